@@ -1,0 +1,225 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { ScalekitWebhookError } from './errors.js';
+import {
+  readHeader,
+  type ScalekitHeadersInput,
+  WEBHOOK_ID_HEADER,
+  WEBHOOK_SIGNATURE_HEADER,
+  WEBHOOK_TIMESTAMP_HEADER,
+} from './headers.js';
+import { parseSecrets, type ScalekitSigningKey } from './secret.js';
+
+export const DEFAULT_TOLERANCE_SECONDS = 300;
+/** Longest accepted `webhook-id` (Svix ids are about 30 characters). */
+export const MAX_WEBHOOK_ID_LENGTH = 256;
+/** Most entries accepted in `webhook-signature` (one per secret being rotated, plus other versions). */
+export const MAX_SIGNATURE_ENTRIES = 16;
+const MAX_SIGNATURE_HEADER_LENGTH = MAX_SIGNATURE_ENTRIES * 100;
+
+const TIMESTAMP = /^[1-9][0-9]{0,11}$/;
+// Printable ASCII without space or comma (a comma means two headers were joined).
+const WEBHOOK_ID = /^[\x21-\x2b\x2d-\x7e]+$/;
+// A v1 signature is the padded standard base64 of 32 bytes: exactly 43 characters and one '='.
+const V1_SIGNATURE = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
+
+export interface ScalekitVerifierOptions {
+  /** `whsec_…` secret, or several while rotating: a delivery signed with any of them is accepted. */
+  secret: string | readonly string[];
+  /** Largest accepted distance between `webhook-timestamp` and now, in seconds. Default 300. */
+  toleranceSeconds?: number;
+  /** Clock in milliseconds, for tests. Default `Date.now`. */
+  now?: () => number;
+}
+
+export interface VerifiedScalekitDelivery {
+  /** The `webhook-id` header: stable across retries of one message. */
+  webhookId: string;
+  /** The `webhook-timestamp` header in Unix seconds: the time of this attempt. */
+  timestamp: number;
+}
+
+export interface VerifyScalekitWebhookInput extends ScalekitVerifierOptions {
+  /** The request body exactly as received. A string is taken as its UTF-8 bytes. */
+  payload: Buffer | Uint8Array | string;
+  headers: ScalekitHeadersInput;
+}
+
+/**
+ * Verifies Scalekit (Standard Webhooks) signatures. Build it once: secrets are parsed and checked in the
+ * constructor, which throws `invalid_options` for a bad secret or tolerance.
+ */
+export class ScalekitWebhookVerifier {
+  readonly #keys: readonly ScalekitSigningKey[];
+  readonly #toleranceSeconds: number;
+  readonly #now: () => number;
+
+  constructor(options: ScalekitVerifierOptions) {
+    this.#keys = parseSecrets(options?.secret);
+    this.#toleranceSeconds = checkTolerance(options.toleranceSeconds);
+    this.#now = options.now ?? Date.now;
+  }
+
+  get toleranceSeconds(): number {
+    return this.#toleranceSeconds;
+  }
+
+  /**
+   * Checks headers, timestamp window and signature over the raw bytes. Returns the delivery's id and timestamp,
+   * or throws a {@link ScalekitWebhookError} whose `code` says which check failed.
+   */
+  verify(payload: Buffer | Uint8Array | string, headers: ScalekitHeadersInput): VerifiedScalekitDelivery {
+    const { webhookId, timestamp, signatures } = readDeliveryHeaders(headers);
+    const rawTimestamp = String(timestamp);
+
+    const nowSeconds = Math.floor(this.#now() / 1000);
+    if (nowSeconds - timestamp > this.#toleranceSeconds) {
+      throw new ScalekitWebhookError(
+        'timestamp_too_old',
+        `webhook-timestamp is ${nowSeconds - timestamp}s in the past, beyond the ${this.#toleranceSeconds}s tolerance (replayed or delayed delivery, or a slow clock here)`,
+      );
+    }
+    if (timestamp - nowSeconds > this.#toleranceSeconds) {
+      throw new ScalekitWebhookError(
+        'timestamp_too_new',
+        `webhook-timestamp is ${timestamp - nowSeconds}s in the future, beyond the ${this.#toleranceSeconds}s tolerance (check this server's clock)`,
+      );
+    }
+
+    const candidates = decodeV1Signatures(signatures);
+    if (candidates.length > 0) {
+      const body = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload;
+      for (const key of this.#keys) {
+        const expected = createHmac('sha256', key.bytes)
+          .update(`${webhookId}.${rawTimestamp}.`)
+          .update(body)
+          .digest();
+        for (const candidate of candidates) {
+          if (timingSafeEqual(expected, candidate)) {
+            return { webhookId, timestamp };
+          }
+        }
+      }
+    }
+    throw new ScalekitWebhookError(
+      'no_matching_signature',
+      candidates.length === 0
+        ? 'webhook-signature has no well-formed v1 entry'
+        : `none of the ${candidates.length} v1 signature(s) matches the raw body with the configured secret(s)`,
+    );
+  }
+}
+
+/** One-shot verification. Prefer a long-lived {@link ScalekitWebhookVerifier} on a hot path. */
+export function verifyScalekitWebhook(input: VerifyScalekitWebhookInput): VerifiedScalekitDelivery {
+  return new ScalekitWebhookVerifier(input).verify(input.payload, input.headers);
+}
+
+interface DeliveryHeaders {
+  webhookId: string;
+  timestamp: number;
+  signatures: string;
+}
+
+/** Strict header parsing: missing (all names listed), empty, duplicated, oversized and malformed values fail. */
+export function readDeliveryHeaders(headers: ScalekitHeadersInput): DeliveryHeaders {
+  if (headers === null || typeof headers !== 'object') {
+    throw new ScalekitWebhookError('missing_headers', 'No headers were given to the verifier', {
+      problems: [WEBHOOK_ID_HEADER, WEBHOOK_TIMESTAMP_HEADER, WEBHOOK_SIGNATURE_HEADER].map((h) => `${h} header is missing`),
+    });
+  }
+  const id = readHeader(headers, WEBHOOK_ID_HEADER);
+  const ts = readHeader(headers, WEBHOOK_TIMESTAMP_HEADER);
+  const sig = readHeader(headers, WEBHOOK_SIGNATURE_HEADER);
+  const missing = [
+    [WEBHOOK_ID_HEADER, id],
+    [WEBHOOK_TIMESTAMP_HEADER, ts],
+    [WEBHOOK_SIGNATURE_HEADER, sig],
+  ]
+    .filter(([, value]) => value === undefined || value === null)
+    .map(([name]) => `${name} header is missing`);
+  if (missing.length > 0) {
+    throw new ScalekitWebhookError('missing_headers', `Missing ${missing.length === 3 ? 'all webhook headers' : missing.join(', ')}`, {
+      problems: missing,
+    });
+  }
+
+  const webhookId = single(WEBHOOK_ID_HEADER, id);
+  if (webhookId.length > MAX_WEBHOOK_ID_LENGTH) {
+    throw invalidHeader(`${WEBHOOK_ID_HEADER} is ${webhookId.length} characters long (at most ${MAX_WEBHOOK_ID_LENGTH})`);
+  }
+  if (!WEBHOOK_ID.test(webhookId)) {
+    throw invalidHeader(`${WEBHOOK_ID_HEADER} contains spaces, commas or non-ASCII characters (duplicated header?)`);
+  }
+
+  const rawTimestamp = single(WEBHOOK_TIMESTAMP_HEADER, ts);
+  if (!TIMESTAMP.test(rawTimestamp)) {
+    throw new ScalekitWebhookError(
+      'invalid_timestamp',
+      `${WEBHOOK_TIMESTAMP_HEADER} must be whole Unix seconds without sign, spaces or leading zeros (got ${describe(rawTimestamp)})`,
+      { problems: [`${WEBHOOK_TIMESTAMP_HEADER} is not a Unix timestamp in seconds`] },
+    );
+  }
+
+  const signatures = single(WEBHOOK_SIGNATURE_HEADER, sig);
+  if (signatures.length > MAX_SIGNATURE_HEADER_LENGTH) {
+    throw invalidHeader(`${WEBHOOK_SIGNATURE_HEADER} is ${signatures.length} characters long (at most ${MAX_SIGNATURE_HEADER_LENGTH})`);
+  }
+  if (signatures.includes(', ')) {
+    throw invalidHeader(`${WEBHOOK_SIGNATURE_HEADER} was sent more than once (values joined by ", ")`);
+  }
+  return { webhookId, timestamp: Number(rawTimestamp), signatures };
+}
+
+function single(name: string, value: unknown): string {
+  if (Array.isArray(value)) {
+    throw invalidHeader(`${name} was sent ${value.length} times`);
+  }
+  const text = typeof value === 'number' ? String(value) : value;
+  if (typeof text !== 'string') {
+    throw invalidHeader(`${name} is not a string`);
+  }
+  if (text.trim().length === 0) {
+    throw invalidHeader(`${name} is empty`);
+  }
+  return text;
+}
+
+/** Decodes the well-formed `v1` entries; malformed entries and other versions are skipped, not fatal. */
+function decodeV1Signatures(header: string): Buffer[] {
+  const entries = header.split(' ').filter((entry) => entry.length > 0);
+  if (entries.length > MAX_SIGNATURE_ENTRIES) {
+    throw invalidHeader(`${WEBHOOK_SIGNATURE_HEADER} has ${entries.length} entries (at most ${MAX_SIGNATURE_ENTRIES})`);
+  }
+  const decoded: Buffer[] = [];
+  for (const entry of entries) {
+    if (entry.length === 47 && entry.startsWith('v1,')) {
+      const value = entry.slice(3);
+      if (V1_SIGNATURE.test(value)) {
+        decoded.push(Buffer.from(value, 'base64'));
+      }
+    }
+  }
+  return decoded;
+}
+
+function checkTolerance(value: unknown): number {
+  if (value === undefined) {
+    return DEFAULT_TOLERANCE_SECONDS;
+  }
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new ScalekitWebhookError(
+      'invalid_options',
+      `Scalekit webhook toleranceSeconds must be a finite number of seconds >= 0 (got ${describe(value)})`,
+    );
+  }
+  return value;
+}
+
+function invalidHeader(message: string): ScalekitWebhookError {
+  return new ScalekitWebhookError('invalid_headers', message, { problems: [message] });
+}
+
+function describe(value: unknown): string {
+  const text = typeof value === 'string' ? JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value) : String(value);
+  return text;
+}
