@@ -25,9 +25,15 @@ interface ErrorKind {
   readonly status: number;
   /** What a response body may say. Never the detail of a signature failure. */
   readonly publicMessage: string;
+  /** The `error` field of the response body, when it must not reveal the code. */
+  readonly publicCode?: string;
 }
 
-const SIGNATURE_FAILURE: ErrorKind = { status: 401, publicMessage: 'Webhook signature verification failed' };
+const SIGNATURE_FAILURE: ErrorKind = {
+  status: 401,
+  publicMessage: 'Webhook signature verification failed',
+  publicCode: 'signature_verification_failed',
+};
 
 /** The one place where error codes map to HTTP status codes. */
 export const SCALEKIT_WEBHOOK_ERRORS: Readonly<Record<ScalekitWebhookErrorCode, ErrorKind>> = Object.freeze({
@@ -82,7 +88,7 @@ export class ScalekitWebhookError extends Error {
   toResponseBody(): { statusCode: number; error: string; message: string; problems?: readonly string[] } {
     return {
       statusCode: this.status,
-      error: this.code,
+      error: SCALEKIT_WEBHOOK_ERRORS[this.code].publicCode ?? this.code,
       message: this.publicMessage,
       ...(this.problems.length > 0 ? { problems: this.problems } : {}),
     };

@@ -1,0 +1,107 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { ContextIdFactory, ModuleRef } from '@nestjs/core';
+import {
+  type AnyScalekitEvent,
+  isKnownScalekitEventType,
+  runScalekitHandlers,
+  SCALEKIT_EVENT_TYPES,
+  ScalekitHandlerRegistry,
+  ScalekitWebhookError,
+} from './core/index.js';
+import { SCALEKIT_LOGGER_CONTEXT } from './scalekit-webhook.constants.js';
+import type { ScalekitDelivery } from './scalekit-webhook.interfaces.js';
+
+/** Resolves request-scoped handler instances once per delivery. */
+export class ScalekitHandlerScope {
+  #contextId: ReturnType<typeof ContextIdFactory.create> | undefined;
+
+  constructor(
+    private readonly moduleRef: ModuleRef,
+    private readonly request: object | undefined,
+  ) {}
+
+  resolve<T>(token: unknown): Promise<T> {
+    if (this.#contextId === undefined) {
+      this.#contextId = this.request ? ContextIdFactory.getByRequest(this.request) : ContextIdFactory.create();
+      if (this.request) {
+        this.moduleRef.registerRequestByContextId(this.request, this.#contextId);
+      }
+    }
+    return this.moduleRef.resolve(token as never, this.#contextId, { strict: false });
+  }
+}
+
+/** A discovered handler method. */
+export interface ScalekitEventHandler {
+  /** `ClassName.methodName`. */
+  readonly name: string;
+  invoke(event: AnyScalekitEvent, delivery: ScalekitDelivery, scope: ScalekitHandlerScope): unknown;
+}
+
+const MAX_NOTICED_TYPES = 1000;
+
+/** Routes a verified, validated event to its handlers and waits for all of them. */
+@Injectable()
+export class ScalekitEventDispatcher {
+  private readonly logger = new Logger(SCALEKIT_LOGGER_CONTEXT);
+  private readonly registry = new ScalekitHandlerRegistry<ScalekitEventHandler>();
+  private readonly noticed = new Set<string>();
+
+  constructor(private readonly moduleRef: ModuleRef) {}
+
+  register(pattern: string, handler: ScalekitEventHandler): void {
+    this.registry.add(pattern, handler);
+  }
+
+  /** Builds the lookup table for the whole catalogue; called once discovery is complete. */
+  seal(): void {
+    this.registry.prepare(SCALEKIT_EVENT_TYPES);
+  }
+
+  get handlerCount(): number {
+    return this.registry.size;
+  }
+
+  /** Handlers that would run for a type. */
+  handlersFor(type: string): readonly ScalekitEventHandler[] {
+    return this.registry.match(type);
+  }
+
+  /**
+   * Runs every matching handler concurrently and waits for all. Throws `handler_failed` when any failed, after
+   * logging each failure with the handler, event id and type.
+   */
+  async dispatch(event: AnyScalekitEvent, delivery: ScalekitDelivery, request?: object): Promise<void> {
+    const handlers = this.registry.match(event.type);
+    if (!isKnownScalekitEventType(event.type)) {
+      this.noticeOnce(`unknown:${event.type}`, `Received event type '${event.type}', which is not in the catalogue: routed to ${handlers.length} wildcard handler(s)`);
+    }
+    if (handlers.length === 0) {
+      this.noticeOnce(`unhandled:${event.type}`, `No handler for '${event.type}': acknowledged without processing`);
+      return;
+    }
+    const scope = new ScalekitHandlerScope(this.moduleRef, request);
+    const failures = await runScalekitHandlers(handlers, (handler) => handler.invoke(event, delivery, scope));
+    if (failures.length === 0) {
+      return;
+    }
+    for (const { handler, error } of failures) {
+      this.logger.error(
+        `Handler ${handler.name} failed for event ${event.id} (${event.type}): ${error instanceof Error ? error.message : String(error)}`,
+        error instanceof Error ? error.stack : undefined,
+      );
+    }
+    throw new ScalekitWebhookError(
+      'handler_failed',
+      `${failures.length} of ${handlers.length} handler(s) failed for event ${event.id} (${event.type})`,
+    );
+  }
+
+  private noticeOnce(key: string, message: string): void {
+    if (this.noticed.has(key) || this.noticed.size >= MAX_NOTICED_TYPES) {
+      return;
+    }
+    this.noticed.add(key);
+    this.logger.log(message);
+  }
+}

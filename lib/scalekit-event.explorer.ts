@@ -1,0 +1,84 @@
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
+import { isKnownScalekitEventType, type AnyScalekitEvent } from './core/index.js';
+import type { ScalekitEventHandlerMetadata } from './scalekit-event.decorator.js';
+import { type ScalekitEventHandler, type ScalekitHandlerScope, ScalekitEventDispatcher } from './scalekit-event.dispatcher.js';
+import { SCALEKIT_EVENT_HANDLER_METADATA, SCALEKIT_LOGGER_CONTEXT } from './scalekit-webhook.constants.js';
+import { ScalekitWebhookConfig } from './scalekit-webhook.config.js';
+import type { ScalekitDelivery } from './scalekit-webhook.interfaces.js';
+
+type HandlerMethod = (event: AnyScalekitEvent, delivery: ScalekitDelivery) => unknown;
+
+/** Finds `@OnScalekitEvent()` methods on providers and controllers at start-up and registers them. */
+@Injectable()
+export class ScalekitEventExplorer implements OnModuleInit {
+  private readonly logger = new Logger(SCALEKIT_LOGGER_CONTEXT);
+
+  constructor(
+    private readonly discovery: DiscoveryService,
+    private readonly scanner: MetadataScanner,
+    private readonly reflector: Reflector,
+    private readonly dispatcher: ScalekitEventDispatcher,
+    @Inject(ScalekitWebhookConfig) private readonly config: ScalekitWebhookConfig,
+  ) {}
+
+  onModuleInit(): void {
+    for (const wrapper of [...this.discovery.getProviders(), ...this.discovery.getControllers()]) {
+      if (wrapper.isAlias || !wrapper.metatype || typeof wrapper.metatype !== 'function') {
+        continue;
+      }
+      const isStatic = wrapper.isDependencyTreeStatic();
+      const instance = wrapper.instance as Record<string, HandlerMethod> | undefined;
+      const prototype = (isStatic && instance ? Object.getPrototypeOf(instance) : wrapper.metatype.prototype) as
+        | Record<string, HandlerMethod>
+        | undefined;
+      if (!prototype || (isStatic && !instance)) {
+        continue;
+      }
+      for (const methodName of this.scanner.getAllMethodNames(prototype)) {
+        const entries = this.reflector.get<ScalekitEventHandlerMetadata[] | undefined>(
+          SCALEKIT_EVENT_HANDLER_METADATA,
+          prototype[methodName]!,
+        );
+        if (!entries) {
+          continue;
+        }
+        const name = `${wrapper.metatype.name}.${methodName}`;
+        const invoke = isStatic
+          ? (event: AnyScalekitEvent, delivery: ScalekitDelivery) => instance![methodName]!(event, delivery)
+          : async (event: AnyScalekitEvent, delivery: ScalekitDelivery, scope: ScalekitHandlerScope) => {
+              const scoped = await scope.resolve<Record<string, HandlerMethod>>(wrapper.token);
+              return scoped[methodName]!(event, delivery);
+            };
+        this.registerMethod(name, entries, invoke, isStatic);
+      }
+    }
+    this.dispatcher.seal();
+  }
+
+  private registerMethod(
+    name: string,
+    entries: readonly ScalekitEventHandlerMetadata[],
+    invoke: ScalekitEventHandler['invoke'],
+    isStatic: boolean,
+  ): void {
+    const forThisEndpoint = entries.filter(
+      ({ options }) => options.endpoint === undefined || options.endpoint === this.config.endpoint,
+    );
+    if (forThisEndpoint.length === 0) {
+      return;
+    }
+    const handler: ScalekitEventHandler = { name, invoke };
+    const patterns = [...new Set(forThisEndpoint.flatMap(({ patterns }) => patterns))];
+    for (const pattern of patterns) {
+      this.dispatcher.register(pattern, handler);
+      if (!pattern.endsWith('*') && !isKnownScalekitEventType(pattern)) {
+        this.logger.warn(
+          `${name} listens to '${pattern}', which is not a documented Scalekit event type (a typo?). It will only run if Scalekit sends that exact type.`,
+        );
+      }
+    }
+    const where = this.config.endpoint === undefined ? '' : ` [endpoint ${this.config.endpoint}]`;
+    this.logger.log(`Mapped {${patterns.join(', ')}} -> ${name}${isStatic ? '' : ' (request-scoped)'}${where}`);
+  }
+}

@@ -1,0 +1,48 @@
+import type { IncomingHttpHeaders } from 'node:http';
+
+/** Options that may come from configuration (`forRoot`, or the factory of `forRootAsync`). */
+export interface ScalekitWebhookModuleOptions {
+  /** Endpoint signing secret (`whsec_…`), or several during rotation: any of them verifies. Required. */
+  secret: string | readonly string[];
+  /** Accepted distance between `webhook-timestamp` and now, in seconds. Default 300. */
+  toleranceSeconds?: number;
+  /** Largest accepted body; larger deliveries get 413 before any signature work. Default 1 MiB. */
+  maxBodyBytes?: number;
+}
+
+/** Options fixed when the module is imported (also for `forRootAsync`), because they shape routes. */
+export interface ScalekitWebhookModuleExtras {
+  /** Route of the built-in controller. Default `webhooks/scalekit`. */
+  path?: string;
+  /** Register the module globally, so `ScalekitWebhookGuard` works in every module. Default false. */
+  isGlobal?: boolean;
+  /** Class decorators for the built-in controller, e.g. `[Public(), SkipThrottle()]`. */
+  decorators?: ClassDecorator[];
+  /** Name of this endpoint, when several Scalekit environments post to one app (see `@OnScalekitEvent`). */
+  name?: string;
+}
+
+/** The second argument of every handler. */
+export interface ScalekitDelivery {
+  /** `webhook-id`: the message id, the same on every retry of this event. */
+  webhookId: string;
+  /** `webhook-timestamp` of this attempt. */
+  timestamp: Date;
+  /** When this process received the request. */
+  receivedAt: Date;
+  /** The request's headers as received. */
+  headers: IncomingHttpHeaders;
+  /** The `name` of the endpoint that received it, when set. */
+  endpoint?: string;
+}
+
+/** Options of `@OnScalekitEvent()`. */
+export interface OnScalekitEventOptions {
+  /** Only for deliveries to the endpoint registered with this `name`; all endpoints when absent. */
+  endpoint?: string;
+}
+
+/** For `forRootAsync({ useClass })` / `useExisting`: a provider that builds the options. */
+export interface ScalekitWebhookOptionsFactory {
+  createScalekitWebhookOptions(): ScalekitWebhookModuleOptions | Promise<ScalekitWebhookModuleOptions>;
+}

@@ -1,0 +1,41 @@
+import { ConfigurableModuleBuilder, type DynamicModule } from '@nestjs/common';
+import { DEFAULT_WEBHOOK_PATH } from './scalekit-webhook.constants.js';
+import { ScalekitWebhookConfig } from './scalekit-webhook.config.js';
+import { createScalekitWebhookController } from './scalekit-webhook.controller.js';
+import type { ScalekitWebhookModuleExtras, ScalekitWebhookModuleOptions } from './scalekit-webhook.interfaces.js';
+
+/** Injection token of the options as given to `forRoot` / returned by the `forRootAsync` factory. */
+export const SCALEKIT_WEBHOOK_MODULE_OPTIONS = 'SCALEKIT_WEBHOOK_MODULE_OPTIONS';
+
+export const {
+  ConfigurableModuleClass: ConfigurableScalekitWebhookModule,
+  OPTIONS_TYPE,
+  ASYNC_OPTIONS_TYPE,
+} = new ConfigurableModuleBuilder<ScalekitWebhookModuleOptions>({
+  moduleName: 'ScalekitWebhook',
+  optionsInjectionToken: SCALEKIT_WEBHOOK_MODULE_OPTIONS,
+})
+  .setClassMethodName('forRoot')
+  .setFactoryMethodName('createScalekitWebhookOptions')
+  .setExtras<ScalekitWebhookModuleExtras>(
+    { path: DEFAULT_WEBHOOK_PATH, isGlobal: false, decorators: [], name: undefined },
+    (definition, extras): DynamicModule => ({
+      ...definition,
+      global: extras.isGlobal,
+      controllers: [createScalekitWebhookController(extras.path ?? DEFAULT_WEBHOOK_PATH, extras.decorators)],
+      providers: [
+        ...(definition.providers ?? []),
+        {
+          provide: ScalekitWebhookConfig,
+          useFactory: (options: ScalekitWebhookModuleOptions) => new ScalekitWebhookConfig(options, extras.name),
+          inject: [SCALEKIT_WEBHOOK_MODULE_OPTIONS],
+        },
+      ],
+    }),
+  )
+  .build();
+
+/** What `ScalekitWebhookModule.forRoot()` takes: the options plus `path`, `isGlobal`, `decorators`, `name`. */
+export type ScalekitWebhookForRootOptions = typeof OPTIONS_TYPE;
+/** What `ScalekitWebhookModule.forRootAsync()` takes: `useFactory`/`useClass`/`useExisting` plus the extras. */
+export type ScalekitWebhookForRootAsyncOptions = typeof ASYNC_OPTIONS_TYPE;

@@ -1,0 +1,18 @@
+import { Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { ScalekitEventDispatcher } from './scalekit-event.dispatcher.js';
+import { ScalekitEventExplorer } from './scalekit-event.explorer.js';
+import { ScalekitWebhookConfig } from './scalekit-webhook.config.js';
+import { ScalekitWebhookGuard } from './scalekit-webhook.guard.js';
+import { ConfigurableScalekitWebhookModule } from './scalekit-webhook.module-definition.js';
+
+/**
+ * Receives Scalekit webhooks: `ScalekitWebhookModule.forRoot({ secret })` (or `forRootAsync`) registers a verified
+ * endpoint and routes events to `@OnScalekitEvent()` methods.
+ */
+@Module({
+  imports: [DiscoveryModule],
+  providers: [ScalekitEventDispatcher, ScalekitEventExplorer, ScalekitWebhookGuard],
+  exports: [ScalekitWebhookGuard, ScalekitWebhookConfig, ScalekitEventDispatcher],
+})
+export class ScalekitWebhookModule extends ConfigurableScalekitWebhookModule {}
