@@ -9,24 +9,18 @@ export const WEBHOOK_SIGNATURE_HEADER = 'webhook-signature';
 
 /**
  * Reads one header, case-insensitively. Returns the raw value, which may be an array when a framework kept
- * duplicated headers apart.
+ * duplicated headers apart; the same name given twice under different cases also comes back as an array.
  */
 export function readHeader(headers: ScalekitHeadersInput, name: string): unknown {
   if (typeof (headers as { get?: unknown }).get === 'function') {
     return (headers as { get(name: string): string | null }).get(name) ?? undefined;
   }
   const record = headers as Readonly<Record<string, unknown>>;
-  if (Object.prototype.hasOwnProperty.call(record, name)) {
-    return record[name];
-  }
-  let found: unknown;
-  let count = 0;
-  for (const key of Object.keys(record)) {
-    if (key.toLowerCase() === name) {
-      found = record[key];
-      count++;
+  const found: unknown[] = [];
+  for (const key in record) {
+    if (key.length === name.length && Object.prototype.hasOwnProperty.call(record, key) && key.toLowerCase() === name) {
+      found.push(record[key]);
     }
   }
-  // The same header given twice under different cases is a duplicate.
-  return count > 1 ? [found, found] : found;
+  return found.length > 1 ? found : found[0];
 }
