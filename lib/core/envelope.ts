@@ -1,0 +1,272 @@
+import { plainToInstance } from 'class-transformer';
+import {
+  IsNotEmpty,
+  IsString,
+  MaxLength,
+  ValidateBy,
+  ValidateIf,
+  type ValidationArguments,
+  type ValidationError,
+  validateSync,
+} from 'class-validator';
+import type { ScalekitEventMap, ScalekitEventType } from './catalogue.js';
+import { ScalekitWebhookError } from './errors.js';
+
+/**
+ * The envelope every Scalekit event comes in. Unknown extra top-level fields are kept at runtime (not typed).
+ * `occurred_at` is the RFC 3339 string as sent (often with nanoseconds): parse it yourself if you need a `Date`.
+ */
+export interface ScalekitEventEnvelope<T extends string = string, D = Record<string, unknown>> {
+  /** `"1"` today. */
+  spec_version: string;
+  /** The event id (`evt_…`): stable across retries, the key to deduplicate on. */
+  id: string;
+  type: T;
+  /** The kind of `data` (e.g. `DirectoryUser`). An open string: values have changed between releases. */
+  object: string;
+  /** RFC 3339 time, kept as sent. */
+  occurred_at: string;
+  environment_id: string;
+  /** Absent on role, permission and connected-account events. */
+  organization_id?: string;
+  /** A human-readable label; may be absent or empty. */
+  display_name?: string;
+  data: D;
+}
+
+/**
+ * The event of type `T`. For a known type, `data` is typed from the catalogue; for any other string it is a
+ * `Record<string, unknown>`. Distributive: `ScalekitEvent<'a' | 'b'>` is a union that `switch (event.type)` narrows.
+ */
+export type ScalekitEvent<T extends string = ScalekitEventType> = T extends ScalekitEventType
+  ? ScalekitEventEnvelope<T, ScalekitEventMap[T]>
+  : ScalekitEventEnvelope<T, Record<string, unknown>>;
+
+/** An event whose type is not in the catalogue (Scalekit adds types over time). */
+export type UnknownScalekitEvent = ScalekitEventEnvelope<string, Record<string, unknown>>;
+
+/** Whatever a delivery can carry: a known event, or an event of a type this version does not know. */
+export type AnyScalekitEvent = ScalekitEvent<ScalekitEventType> | UnknownScalekitEvent;
+
+/**
+ * The events a handler pattern receives: `'*'` gives {@link AnyScalekitEvent}; `'organization.directory.*'` gives
+ * the known events whose type starts with `organization.directory.`, plus {@link UnknownScalekitEvent} (unknown
+ * types are routed to wildcard handlers); an exact type gives {@link ScalekitEvent} of it. Unions distribute.
+ */
+export type ScalekitEventOf<P extends string> = P extends '*'
+  ? AnyScalekitEvent
+  : P extends `${infer Prefix}*`
+    ? ScalekitEvent<Extract<ScalekitEventType, `${Prefix}${string}`>> | UnknownScalekitEvent
+    : ScalekitEvent<P>;
+
+/** Longest accepted event `id` and `type`. */
+export const MAX_EVENT_ID_LENGTH = 256;
+export const MAX_EVENT_TYPE_LENGTH = 256;
+
+/** `$property must be <what> (got <kind>)`. */
+function mustBe(what: string): (args: ValidationArguments) => string {
+  return (args) => `${args.property} must be ${what} (got ${kindOf(args.value)})`;
+}
+
+const NOT_EMPTY = { message: '$property must not be empty' };
+const A_STRING = { message: mustBe('a string') };
+
+/** `ValidateIf` that skips a property only when it is absent (`null` is still checked, and rejected). */
+const IfPresent = (property: string) =>
+  ValidateIf((dto: object) => (dto as Record<string, unknown>)[property] !== undefined);
+
+/** Fails only when the property is absent; a `null` is present, and then fails the type check with a clear message. */
+function IsPresent(): PropertyDecorator {
+  return ValidateBy({
+    name: 'isPresent',
+    validator: { validate: (value: unknown) => value !== undefined, defaultMessage: () => '$property is required' },
+  });
+}
+
+function IsJsonObject(): PropertyDecorator {
+  return ValidateBy({
+    name: 'isJsonObject',
+    validator: {
+      validate: (value: unknown) => isJsonObject(value),
+      defaultMessage: mustBe('an object'),
+    },
+  });
+}
+
+/**
+ * The envelope rules. Validation stops at the top level: `data` must be an object, its content is not examined
+ * (it is typed, not checked).
+ */
+export class ScalekitEventEnvelopeDto {
+  @IsPresent()
+  @IsString(A_STRING)
+  @IsNotEmpty(NOT_EMPTY)
+  spec_version!: unknown;
+
+  @IsPresent()
+  @IsString(A_STRING)
+  @IsNotEmpty(NOT_EMPTY)
+  @MaxLength(MAX_EVENT_ID_LENGTH, { message: `$property must be at most ${MAX_EVENT_ID_LENGTH} characters long` })
+  id!: unknown;
+
+  @IsPresent()
+  @IsString(A_STRING)
+  @IsNotEmpty(NOT_EMPTY)
+  @MaxLength(MAX_EVENT_TYPE_LENGTH, { message: `$property must be at most ${MAX_EVENT_TYPE_LENGTH} characters long` })
+  type!: unknown;
+
+  @IsPresent()
+  @IsString(A_STRING)
+  object!: unknown;
+
+  @IsPresent()
+  @IsString(A_STRING)
+  @IsNotEmpty(NOT_EMPTY)
+  occurred_at!: unknown;
+
+  @IsPresent()
+  @IsString(A_STRING)
+  @IsNotEmpty(NOT_EMPTY)
+  environment_id!: unknown;
+
+  @IfPresent('organization_id')
+  @IsString(A_STRING)
+  organization_id?: unknown;
+
+  @IfPresent('display_name')
+  @IsString(A_STRING)
+  display_name?: unknown;
+
+  @IsPresent()
+  @IsJsonObject()
+  data!: unknown;
+}
+
+const ENVELOPE_KEYS = [
+  'spec_version',
+  'id',
+  'type',
+  'object',
+  'occurred_at',
+  'environment_id',
+  'organization_id',
+  'display_name',
+  'data',
+] as const;
+
+/** Per property, only the most basic failure is reported: absent, then wrong type, then empty, then too long. */
+const CONSTRAINT_PRIORITY = ['isPresent', 'isString', 'isJsonObject', 'isNotEmpty', 'maxLength'];
+
+/**
+ * Decodes, parses and validates a delivery's body. Returns the parsed object itself (unknown fields kept, nothing
+ * converted). Throws {@link ScalekitWebhookError} `invalid_json` for bytes that are not UTF-8 JSON, and
+ * `invalid_payload` for an empty body or an envelope that breaks the rules, with every problem in `problems`.
+ * Unknown event types are accepted.
+ */
+export function parseScalekitEventPayload(raw: Buffer | Uint8Array | string): AnyScalekitEvent {
+  let text: string;
+  if (typeof raw === 'string') {
+    text = raw;
+  } else if (ArrayBuffer.isView(raw)) {
+    // Not `instanceof Uint8Array`: a Buffer from another realm (jest's sandbox, a worker) would fail that test.
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
+    } catch (error) {
+      throw new ScalekitWebhookError('invalid_json', 'Scalekit event body is not valid UTF-8', {
+        problems: ['body is not valid UTF-8'],
+        cause: error,
+      });
+    }
+  } else {
+    const message = `Scalekit event body must be bytes or a string (got ${kindOf(raw)})`;
+    throw new ScalekitWebhookError('invalid_payload', message, { problems: ['body is missing'] });
+  }
+
+  if (text.trim().length === 0) {
+    throw new ScalekitWebhookError('invalid_payload', 'empty body: no event', { problems: ['body is empty'] });
+  }
+
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ScalekitWebhookError('invalid_json', `Scalekit event body is not valid JSON: ${reason}`, {
+      problems: [`body is not valid JSON: ${reason}`],
+      cause: error,
+    });
+  }
+
+  if (!isJsonObject(parsed)) {
+    throw new ScalekitWebhookError(
+      'invalid_payload',
+      `Scalekit event envelope is invalid: the body must be a JSON object (got ${kindOf(parsed)})`,
+      { problems: [`body must be a JSON object (got ${kindOf(parsed)})`] },
+    );
+  }
+
+  const problems = validateEnvelope(parsed);
+  if (problems.length > 0) {
+    throw new ScalekitWebhookError('invalid_payload', `Scalekit event envelope is invalid: ${problems.join('; ')}`, {
+      problems,
+    });
+  }
+  return parsed as unknown as AnyScalekitEvent;
+}
+
+/** The envelope problems of a parsed JSON object, one line per property; empty when valid. */
+function validateEnvelope(parsed: Record<string, unknown>): string[] {
+  // The transformer gets an inert snapshot, never the parsed object: only the envelope's own keys, with nested
+  // objects and arrays replaced by empty ones of the same kind. So nothing is walked recursively (deep nesting in
+  // `data` cannot overflow the stack), and keys like `__proto__` or `constructor` never reach an assignment (an own
+  // `constructor` or a swapped prototype would also hide the DTO's rules from class-validator).
+  const snapshot: Record<string, unknown> = {};
+  for (const key of ENVELOPE_KEYS) {
+    if (Object.hasOwn(parsed, key)) {
+      snapshot[key] = shallow(parsed[key]);
+    }
+  }
+  const dto = plainToInstance(ScalekitEventEnvelopeDto, snapshot);
+  const errors = validateSync(dto, {
+    forbidUnknownValues: false,
+    whitelist: false,
+    validationError: { target: false, value: false },
+  });
+  return errors.map(describeError);
+}
+
+function describeError(error: ValidationError): string {
+  const constraints = error.constraints ?? {};
+  const first = CONSTRAINT_PRIORITY.find((name) => name in constraints) ?? Object.keys(constraints)[0];
+  return first === undefined ? `${error.property} is invalid` : constraints[first]!;
+}
+
+function shallow(value: unknown): unknown {
+  if (Array.isArray(value)) {
+    return [];
+  }
+  return value !== null && typeof value === 'object' ? {} : value;
+}
+
+function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function kindOf(value: unknown): string {
+  if (value === null) {
+    return 'null';
+  }
+  if (Array.isArray(value)) {
+    return 'an array';
+  }
+  switch (typeof value) {
+    case 'object':
+      return 'an object';
+    case 'string':
+      return value.length === 0 ? 'an empty string' : 'a string';
+    case 'undefined':
+      return 'nothing';
+    default:
+      return `a ${typeof value}`;
+  }
+}

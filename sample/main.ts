@@ -1,0 +1,55 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { signScalekitWebhook } from 'nestjs-scalekit-webhooks';
+import { AppModule, DEMO_SECRET } from './app.module.js';
+
+/**
+ * Starts the sample on PORT (default 3000), then posts one signed example event to itself so you can see it
+ * verified and routed. `--once` exits after the demo delivery (used by CI).
+ */
+async function bootstrap(): Promise<void> {
+  const logger = new Logger('Sample');
+  const secret = process.env.SCALEKIT_WEBHOOK_SECRET || DEMO_SECRET;
+  if (!process.env.SCALEKIT_WEBHOOK_SECRET) {
+    logger.warn(`SCALEKIT_WEBHOOK_SECRET is not set: using the demo secret ${DEMO_SECRET} (local use only)`);
+  }
+  // rawBody: true is required: signatures are computed over the exact bytes Scalekit sent.
+  const app = await NestFactory.create(AppModule, { rawBody: true });
+  app.enableShutdownHooks();
+  await app.listen(Number(process.env.PORT ?? 3000), '127.0.0.1');
+  const url = `${await app.getUrl()}/webhooks/scalekit`.replace('[::1]', '127.0.0.1');
+  logger.log(`Receiving Scalekit webhooks at POST ${url}`);
+
+  const event = {
+    spec_version: '1',
+    id: `evt_demo${Date.now()}`,
+    type: 'organization.directory.user_created',
+    object: 'DirectoryUser',
+    occurred_at: new Date().toISOString(),
+    environment_id: 'env_53814739859406915',
+    organization_id: 'org_53879494091473415',
+    data: {
+      id: 'diruser_53891546960887884',
+      organization_id: 'org_53879494091473415',
+      email: 'dayton.jaquelin@example.com',
+      given_name: 'Dayton',
+      family_name: 'Jaquelin',
+      active: true,
+      groups: [{ id: 'dirgroup_12312312312312', name: 'Engineering' }],
+    },
+    display_name: 'Directory User Created',
+  };
+  const { rawBody, headers } = signScalekitWebhook({ secret, payload: event });
+  logger.log(`Sending a signed ${event.type} example to ${url}`);
+  const response = await fetch(url, { method: 'POST', headers, body: rawBody });
+  logger.log(`Scalekit would see: ${response.status} ${await response.text()}`);
+
+  if (process.argv.includes('--once')) {
+    await app.close();
+    process.exit(response.status === 200 ? 0 : 1);
+  }
+  logger.log('Try it yourself: send another signed event, or stop with Ctrl+C');
+}
+
+void bootstrap();
