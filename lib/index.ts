@@ -6,6 +6,7 @@ export { ScalekitWebhookConfig } from './scalekit-webhook.config.js';
 export type { ScalekitWebhookReceipt } from './scalekit-webhook.controller.js';
 export { ScalekitWebhookHttpException } from './scalekit-webhook.exception.js';
 export { ScalekitWebhookExceptionFilter } from './scalekit-webhook.filter.js';
+export { ScalekitWebhookDelivery, ScalekitWebhookEvent } from './scalekit-webhook-params.decorator.js';
 export { ScalekitWebhookGuard, type ScalekitWebhookRequest } from './scalekit-webhook.guard.js';
 export type {
   OnScalekitEventOptions,

@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { Controller, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
+import { Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
 import {
-  SCALEKIT_DELIVERY_KEY,
+  type AnyScalekitEvent,
+  type ScalekitDelivery,
+  ScalekitWebhookDelivery,
+  ScalekitWebhookEvent,
   ScalekitWebhookGuard,
   ScalekitWebhookModule,
-  type ScalekitWebhookRequest,
 } from 'nestjs-scalekit-webhooks';
 import { PLATFORMS, startApp, type TestApp } from '../support/app.js';
 import { eventOf, nowSeconds, SECRET, signed } from '../support/events.js';
@@ -18,8 +20,9 @@ class OwnController {
   @Post('hook')
   @HttpCode(200)
   @UseGuards(ScalekitWebhookGuard)
-  receive(@Req() request: ScalekitWebhookRequest) {
-    return { ok: true, webhookId: request[SCALEKIT_DELIVERY_KEY]?.webhookId };
+  receive(@ScalekitWebhookEvent() event: AnyScalekitEvent, @ScalekitWebhookDelivery() delivery: ScalekitDelivery) {
+    this.log.record('own', event, delivery);
+    return { ok: true, webhookId: delivery.webhookId, eventId: event.id };
   }
 }
 
@@ -377,7 +380,8 @@ describe.each(PLATFORMS)('webhook endpoint over HTTP (%s)', (platform) => {
       const s = signed(eventOf('user.login'));
       const own = await send(`${t.url}/own/hook`, { body: s.rawBody, headers: s.headers });
       expect(own.status).toBe(200);
-      expect(own.body).toEqual({ ok: true, webhookId: s.headers['webhook-id'] });
+      expect(own.body).toEqual({ ok: true, webhookId: s.headers['webhook-id'], eventId: JSON.parse(s.body).id });
+      log.clear();
       const cases: Array<Record<string, string>> = [
         { 'webhook-signature': 'v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=' },
         { 'webhook-timestamp': String(nowSeconds() - 1000) },
@@ -395,6 +399,14 @@ describe.each(PLATFORMS)('webhook endpoint over HTTP (%s)', (platform) => {
       }
       const missing = await send(`${t.url}/own/hook`, { body: s.rawBody, headers: { 'content-type': 'application/json' } });
       expect(missing.status).toBe(400);
+      const badPayload = signed({ id: 'evt_1' });
+      const [ownBad, builtInBad] = await Promise.all([
+        send(`${t.url}/own/hook`, { body: badPayload.rawBody, headers: badPayload.headers }),
+        post(badPayload.rawBody, badPayload.headers),
+      ]);
+      expect(ownBad.status).toBe(400);
+      expect(ownBad.body).toEqual(builtInBad.body);
+      expect(log.calls).toHaveLength(0);
     });
   });
 });
