@@ -1,6 +1,7 @@
 export * from './core/index.js';
 export { OnScalekitEvent, type ScalekitEventHandlerMetadata } from './scalekit-event.decorator.js';
 export { ScalekitEventDispatcher, type ScalekitEventHandler } from './scalekit-event.dispatcher.js';
+export { ScalekitEventProcessor, type ScalekitProcessingOutcome } from './scalekit-event.processor.js';
 export { SCALEKIT_DELIVERY_KEY, SCALEKIT_EVENT_HANDLER_METADATA } from './scalekit-webhook.constants.js';
 export { ScalekitWebhookConfig } from './scalekit-webhook.config.js';
 export type { ScalekitWebhookReceipt } from './scalekit-webhook.controller.js';
@@ -11,6 +12,7 @@ export { ScalekitWebhookGuard, type ScalekitWebhookRequest } from './scalekit-we
 export type {
   OnScalekitEventOptions,
   ScalekitDelivery,
+  ScalekitIdempotencyOptions,
   ScalekitWebhookModuleExtras,
   ScalekitWebhookModuleOptions,
   ScalekitWebhookOptionsFactory,

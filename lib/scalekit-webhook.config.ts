@@ -1,6 +1,14 @@
-import { ScalekitWebhookError, ScalekitWebhookVerifier } from './core/index.js';
+import {
+  IdempotencyGate,
+  MemoryIdempotencyStore,
+  ScalekitWebhookError,
+  ScalekitWebhookVerifier,
+} from './core/index.js';
 import { DEFAULT_MAX_BODY_BYTES } from './scalekit-webhook.constants.js';
-import type { ScalekitWebhookModuleOptions } from './scalekit-webhook.interfaces.js';
+import type { ScalekitIdempotencyOptions, ScalekitWebhookModuleOptions } from './scalekit-webhook.interfaces.js';
+
+const DEFAULT_IDEMPOTENCY_TTL_SECONDS = 86_400;
+const DEFAULT_IDEMPOTENCY_LEASE_SECONDS = 60;
 
 /**
  * The checked settings of one registration. Built once at start-up from the module options, so a bad secret,
@@ -9,22 +17,43 @@ import type { ScalekitWebhookModuleOptions } from './scalekit-webhook.interfaces
 export class ScalekitWebhookConfig {
   readonly verifier: ScalekitWebhookVerifier;
   readonly maxBodyBytes: number;
+  /** Absent when idempotency is off. */
+  readonly idempotency: IdempotencyGate | undefined;
+  readonly shutdownTimeoutMs: number;
 
   constructor(
     options: ScalekitWebhookModuleOptions,
     readonly endpoint: string | undefined,
   ) {
     if (options === null || typeof options !== 'object') {
-      throw new ScalekitWebhookError('invalid_options', 'ScalekitWebhookModule needs options: { secret: "whsec_…" }');
+      throw invalid('module needs options: { secret: "whsec_…" }');
     }
     this.verifier = new ScalekitWebhookVerifier(options);
     this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     if (!Number.isSafeInteger(this.maxBodyBytes) || this.maxBodyBytes <= 0) {
-      throw new ScalekitWebhookError(
-        'invalid_options',
-        `Scalekit webhook maxBodyBytes must be a positive whole number of bytes (got ${String(options.maxBodyBytes)})`,
+      throw invalid(`maxBodyBytes must be a positive whole number of bytes (got ${String(options.maxBodyBytes)})`);
+    }
+    this.shutdownTimeoutMs = seconds(options.shutdownTimeoutSeconds, 10, 'shutdownTimeoutSeconds') * 1000;
+    this.idempotency = options.idempotency === false ? undefined : this.buildGate(options.idempotency ?? {});
+  }
+
+  private buildGate(options: ScalekitIdempotencyOptions): IdempotencyGate {
+    if (options === null || typeof options !== 'object') {
+      throw invalid('idempotency must be an options object or false');
+    }
+    const minimumTtl = 2 * this.verifier.toleranceSeconds;
+    const ttlSeconds = seconds(options.ttlSeconds, Math.max(DEFAULT_IDEMPOTENCY_TTL_SECONDS, minimumTtl), 'idempotency.ttlSeconds');
+    if (ttlSeconds < minimumTtl) {
+      throw invalid(
+        `idempotency.ttlSeconds (${ttlSeconds}) must be at least twice toleranceSeconds (${minimumTtl}): a copy replayed inside the timestamp window would otherwise run the handlers again`,
       );
     }
+    const leaseSeconds = seconds(options.leaseSeconds, DEFAULT_IDEMPOTENCY_LEASE_SECONDS, 'idempotency.leaseSeconds');
+    const store = options.store ?? new MemoryIdempotencyStore();
+    if (typeof store.claim !== 'function' || typeof store.complete !== 'function' || typeof store.release !== 'function') {
+      throw invalid('idempotency.store must implement claim(), complete() and release() (see IdempotencyStore)');
+    }
+    return new IdempotencyGate(store, { leaseMs: leaseSeconds * 1000, ttlMs: ttlSeconds * 1000 });
   }
 
   toJSON(): Record<string, unknown> {
@@ -32,6 +61,10 @@ export class ScalekitWebhookConfig {
       endpoint: this.endpoint,
       toleranceSeconds: this.verifier.toleranceSeconds,
       maxBodyBytes: this.maxBodyBytes,
+      idempotency: this.idempotency
+        ? { store: this.idempotency.store.constructor.name, ...this.idempotency.options }
+        : false,
+      shutdownTimeoutMs: this.shutdownTimeoutMs,
       secret: '[hidden]',
     };
   }
@@ -39,4 +72,18 @@ export class ScalekitWebhookConfig {
   [Symbol.for('nodejs.util.inspect.custom')](): string {
     return `ScalekitWebhookConfig ${JSON.stringify(this.toJSON())}`;
   }
+}
+
+function invalid(message: string): ScalekitWebhookError {
+  return new ScalekitWebhookError('invalid_options', `Scalekit webhook ${message}`);
+}
+
+function seconds(value: unknown, fallback: number, name: string): number {
+  if (value === undefined) {
+    return fallback;
+  }
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw invalid(`${name} must be a positive number of seconds (got ${String(value)})`);
+  }
+  return value;
 }

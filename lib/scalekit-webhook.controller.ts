@@ -1,6 +1,6 @@
 import { Controller, HttpCode, Inject, Post, Req, type Type, UseFilters, UseGuards } from '@nestjs/common';
 import { parseScalekitEventPayload } from './core/index.js';
-import { ScalekitEventDispatcher } from './scalekit-event.dispatcher.js';
+import { ScalekitEventProcessor } from './scalekit-event.processor.js';
 import { SCALEKIT_DELIVERY_KEY } from './scalekit-webhook.constants.js';
 import { ScalekitWebhookExceptionFilter } from './scalekit-webhook.filter.js';
 import { ScalekitWebhookGuard, type ScalekitWebhookRequest } from './scalekit-webhook.guard.js';
@@ -18,15 +18,15 @@ export function createScalekitWebhookController(path: string, decorators: readon
   @UseGuards(ScalekitWebhookGuard)
   @UseFilters(ScalekitWebhookExceptionFilter)
   class ScalekitWebhookController {
-    constructor(@Inject(ScalekitEventDispatcher) private readonly dispatcher: ScalekitEventDispatcher) {}
+    constructor(@Inject(ScalekitEventProcessor) private readonly processor: ScalekitEventProcessor) {}
 
-    /** Guard (verify) → parse and validate → dispatch. */
+    /** Guard (verify) → parse and validate → process (idempotency, dispatch). */
     @Post()
     @HttpCode(200)
     async receive(@Req() request: ScalekitWebhookRequest): Promise<ScalekitWebhookReceipt> {
       const delivery = request[SCALEKIT_DELIVERY_KEY]!;
       const event = parseScalekitEventPayload(request.rawBody ?? Buffer.alloc(0));
-      await this.dispatcher.dispatch(event, delivery, request);
+      await this.processor.process(event, delivery, request);
       return { received: true };
     }
   }

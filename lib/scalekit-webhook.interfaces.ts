@@ -1,4 +1,16 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import type { IdempotencyStore } from './core/index.js';
+
+/** Handle each event once: see the README's "Exactly once" section. */
+export interface ScalekitIdempotencyOptions {
+  /** Where claims and done marks live. Default: a bounded in-process `MemoryIdempotencyStore`. Use
+   * `RedisIdempotencyStore` when the app runs on more than one instance. The module closes it on shutdown. */
+  store?: IdempotencyStore;
+  /** How long a processed event id is remembered. Default 86,400 (24 h); at least twice `toleranceSeconds`. */
+  ttlSeconds?: number;
+  /** How long an in-flight claim lives if the process dies mid-handler. Default 60. */
+  leaseSeconds?: number;
+}
 
 /** Options that may come from configuration (`forRoot`, or the factory of `forRootAsync`). */
 export interface ScalekitWebhookModuleOptions {
@@ -8,6 +20,10 @@ export interface ScalekitWebhookModuleOptions {
   toleranceSeconds?: number;
   /** Largest accepted body; larger deliveries get 413 before any signature work. Default 1 MiB. */
   maxBodyBytes?: number;
+  /** Deduplication by event id (on by default, in memory), or `false` to run handlers for every copy. */
+  idempotency?: ScalekitIdempotencyOptions | false;
+  /** On `app.close()`, how long in-flight deliveries may still run before their claims are released. Default 10. */
+  shutdownTimeoutSeconds?: number;
 }
 
 /** Options fixed when the module is imported (also for `forRootAsync`), because they shape routes. */

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { ScalekitEventDispatcher } from './scalekit-event.dispatcher.js';
 import { ScalekitEventExplorer } from './scalekit-event.explorer.js';
+import { ScalekitEventProcessor } from './scalekit-event.processor.js';
 import { ScalekitWebhookConfig } from './scalekit-webhook.config.js';
 import { ScalekitWebhookGuard } from './scalekit-webhook.guard.js';
 import { ConfigurableScalekitWebhookModule } from './scalekit-webhook.module-definition.js';
@@ -12,7 +13,7 @@ import { ConfigurableScalekitWebhookModule } from './scalekit-webhook.module-def
  */
 @Module({
   imports: [DiscoveryModule],
-  providers: [ScalekitEventDispatcher, ScalekitEventExplorer, ScalekitWebhookGuard],
-  exports: [ScalekitWebhookGuard, ScalekitWebhookConfig, ScalekitEventDispatcher],
+  providers: [ScalekitEventDispatcher, ScalekitEventExplorer, ScalekitEventProcessor, ScalekitWebhookGuard],
+  exports: [ScalekitWebhookGuard, ScalekitWebhookConfig, ScalekitEventDispatcher, ScalekitEventProcessor],
 })
 export class ScalekitWebhookModule extends ConfigurableScalekitWebhookModule {}

@@ -2,6 +2,8 @@ export * from './catalogue.js';
 export * from './envelope.js';
 export * from './errors.js';
 export * from './headers.js';
+export * from './idempotency/index.js';
+export * from './redact.js';
 export * from './registry.js';
 export * from './secret.js';
 export * from './sign.js';

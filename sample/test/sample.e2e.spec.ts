@@ -1,54 +1,41 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { signScalekitWebhook } from 'nestjs-scalekit-webhooks';
+import { buildScalekitEvent, sendScalekitWebhook } from 'nestjs-scalekit-webhooks/testing';
 import { AppModule, DEMO_SECRET } from '../app.module.js';
 import { AuditLogHandler } from '../audit-log.handler.js';
 import { DirectoryUsersHandler } from '../directory-users.handler.js';
 import { OrganizationEventsHandler } from '../organization-events.handler.js';
 
+// Only the package's testing helpers: build a valid event from Scalekit's examples, deliver it signed.
 describe('sample app', () => {
   let app: INestApplication;
-  let url: string;
 
   beforeAll(async () => {
     delete process.env.SCALEKIT_WEBHOOK_SECRET;
     app = await NestFactory.create(AppModule, { rawBody: true, logger: false });
-    await app.listen(0, '127.0.0.1');
-    url = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}/webhooks/scalekit`;
+    await app.init(); // not listening: sendScalekitWebhook listens on a random port for each call
   });
   afterAll(() => app.close());
 
-  const post = (payload: object, secret = DEMO_SECRET) => {
-    const { rawBody, headers } = signScalekitWebhook({ secret, payload });
-    return fetch(url, { method: 'POST', headers, body: rawBody });
-  };
-  const envelope = (type: string, data: object) => ({
-    spec_version: '1',
-    id: `evt_${type.replace(/\W/g, '')}${Math.random().toString(36).slice(2)}`,
-    type,
-    object: 'DirectoryUser',
-    occurred_at: '2025-01-06T18:44:25.153954Z',
-    environment_id: 'env_1',
-    organization_id: 'org_1',
-    data,
-  });
-
   it('routes directory users to the directory handler, organization.* and the audit log', async () => {
-    const created = envelope('organization.directory.user_created', { id: 'diruser_1', email: 'a@example.com', given_name: 'Ada' });
-    const response = await post(created);
+    const created = buildScalekitEvent('organization.directory.user_created', {
+      data: { id: 'diruser_1', email: 'a@example.com', given_name: 'Ada', family_name: null, active: undefined },
+    });
+    const response = await sendScalekitWebhook(app, created, { secret: DEMO_SECRET });
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ received: true });
+    expect(response.body).toEqual({ received: true });
     expect(app.get(DirectoryUsersHandler).users.get('diruser_1')).toEqual({ email: 'a@example.com', name: 'Ada', active: true });
     expect(app.get(OrganizationEventsHandler).seen).toContain('organization.directory.user_created');
     expect(app.get(AuditLogHandler).entries.map((e) => e.eventId)).toContain(created.id);
 
-    expect((await post(envelope('organization.directory.user_deleted', { id: 'diruser_1' }))).status).toBe(200);
+    const deleted = buildScalekitEvent('organization.directory.user_deleted', { data: { id: 'diruser_1' } });
+    expect((await sendScalekitWebhook(app, deleted, { secret: DEMO_SECRET })).status).toBe(200);
     expect(app.get(DirectoryUsersHandler).users.has('diruser_1')).toBe(false);
   });
 
   it('rejects a delivery signed with another secret', async () => {
-    const response = await post(envelope('user.login', {}), 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw');
+    const response = await sendScalekitWebhook(app, buildScalekitEvent('user.login'), { secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' });
     expect(response.status).toBe(401);
   });
 });

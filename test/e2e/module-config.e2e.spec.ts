@@ -171,7 +171,13 @@ describe('start-up refusal (cases 1, 3, 6, 14)', () => {
     for (const text of [JSON.stringify(config), inspect(config, { depth: 10 }), inspect(config.verifier, { depth: 10, showHidden: true })]) {
       expect(text).not.toContain('C2FVsBQ');
     }
-    expect(JSON.parse(JSON.stringify(config))).toEqual({ toleranceSeconds: 300, maxBodyBytes: 1048576, secret: '[hidden]' });
+    expect(JSON.parse(JSON.stringify(config))).toEqual({
+      toleranceSeconds: 300,
+      maxBodyBytes: 1048576,
+      idempotency: { store: 'MemoryIdempotencyStore', leaseMs: 60_000, ttlMs: 86_400_000 },
+      shutdownTimeoutMs: 10_000,
+      secret: '[hidden]',
+    });
     expect(t.logger.text()).not.toContain('C2FVsBQ');
   });
 });

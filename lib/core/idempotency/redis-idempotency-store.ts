@@ -1,0 +1,263 @@
+import { createHash, randomUUID } from 'node:crypto';
+// Types only: ioredis is an optional peer dependency, loaded lazily when the store has to create its own client.
+import type { Cluster, Redis, RedisOptions } from 'ioredis';
+import { ScalekitWebhookError } from '../errors.js';
+import {
+  checkDuration,
+  checkKey,
+  checkToken,
+  type ClaimResult,
+  type IdempotencyStore,
+} from './idempotency-store.js';
+
+export const DEFAULT_IDEMPOTENCY_KEY_PREFIX = 'scalekit:webhook:';
+
+export interface RedisIdempotencyStoreOptions {
+  /**
+   * An ioredis client (`Redis` or `Cluster`) of your own. Used as it is (its own `keyPrefix` applies too) and never
+   * closed by the store. Give either `client` or `connection`.
+   */
+  client?: Redis | Cluster;
+  /**
+   * ioredis connection options or a `redis://` URL. The store creates its client on first use (importing the
+   * optional peer dependency `ioredis` then) and closes it in {@link RedisIdempotencyStore.close}.
+   */
+  connection?: RedisOptions | string;
+  /** Prepended to every key. Default `scalekit:webhook:`. */
+  keyPrefix?: string;
+}
+
+// Values stored at a key: `in-flight:<token>` while claimed, `done` once completed. Each carries an expiry (PX).
+// Any other value is treated as in flight, so that a foreign value never lets two claimers in.
+
+/** KEYS[1] key; ARGV[1] token, ARGV[2] lease in ms. Returns 'claimed', 'in-flight' or 'done'. */
+const CLAIM_LUA = `
+local v = redis.call('GET', KEYS[1])
+if not v then
+  redis.call('SET', KEYS[1], 'in-flight:' .. ARGV[1], 'PX', ARGV[2])
+  return 'claimed'
+end
+if v == 'done' then
+  return 'done'
+end
+return 'in-flight'
+`;
+
+/** KEYS[1] key; ARGV[1] token, ARGV[2] TTL in ms. Returns 1 when the key is done afterwards, 0 when held by another. */
+const COMPLETE_LUA = `
+local v = redis.call('GET', KEYS[1])
+if v == 'done' then
+  return 1
+end
+if v and v ~= 'in-flight:' .. ARGV[1] then
+  return 0
+end
+redis.call('SET', KEYS[1], 'done', 'PX', ARGV[2])
+return 1
+`;
+
+/** KEYS[1] key; ARGV[1] token. Returns 1 when the claim was deleted. */
+const RELEASE_LUA = `
+if redis.call('GET', KEYS[1]) == 'in-flight:' .. ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0
+`;
+
+interface Script {
+  readonly lua: string;
+  readonly sha: string;
+}
+
+function script(lua: string): Script {
+  return { lua, sha: createHash('sha1').update(lua).digest('hex') };
+}
+
+const CLAIM = script(CLAIM_LUA);
+const COMPLETE = script(COMPLETE_LUA);
+const RELEASE = script(RELEASE_LUA);
+
+/** The part of an ioredis client the store uses. */
+interface ScriptClient {
+  evalsha(sha: string, numKeys: number, ...args: Array<string | number>): Promise<unknown>;
+  eval(lua: string, numKeys: number, ...args: Array<string | number>): Promise<unknown>;
+}
+
+interface OwnedClient extends ScriptClient {
+  readonly status: string;
+  quit(): Promise<unknown>;
+  disconnect(): void;
+}
+
+type RedisConstructor = new (...args: unknown[]) => OwnedClient;
+
+/**
+ * An {@link IdempotencyStore} in Redis (through ioredis), shared by every process that uses the same server and key
+ * prefix. Each operation is one Lua script (run by `EVALSHA`, falling back to `EVAL` when the server does not have it
+ * cached), hence atomic across processes. Every key carries an expiry (the lease or the done TTL), so Redis never
+ * accumulates keys. Errors from Redis reject the operation unchanged.
+ */
+export class RedisIdempotencyStore implements IdempotencyStore {
+  readonly #keyPrefix: string;
+  readonly #connection: RedisOptions | string | undefined;
+  readonly #ownsClient: boolean;
+  #client: Promise<ScriptClient> | undefined;
+  #closed = false;
+
+  constructor(options: RedisIdempotencyStoreOptions) {
+    const { client, connection, keyPrefix = DEFAULT_IDEMPOTENCY_KEY_PREFIX } = options ?? {};
+    if ((client === undefined) === (connection === undefined)) {
+      throw new ScalekitWebhookError(
+        'invalid_options',
+        client === undefined
+          ? 'RedisIdempotencyStore needs either `client` (an ioredis instance of yours) or `connection` (ioredis options or a redis:// URL)'
+          : 'RedisIdempotencyStore takes either `client` or `connection`, not both',
+      );
+    }
+    if (client !== undefined && (typeof client !== 'object' || client === null || !hasScriptMethods(client))) {
+      throw new ScalekitWebhookError(
+        'invalid_options',
+        'RedisIdempotencyStore `client` must be an ioredis Redis or Cluster instance',
+      );
+    }
+    if (connection !== undefined && typeof connection !== 'string' && (typeof connection !== 'object' || connection === null)) {
+      throw new ScalekitWebhookError(
+        'invalid_options',
+        'RedisIdempotencyStore `connection` must be ioredis options or a redis:// URL',
+      );
+    }
+    if (typeof keyPrefix !== 'string') {
+      throw new ScalekitWebhookError('invalid_options', 'RedisIdempotencyStore `keyPrefix` must be a string');
+    }
+    this.#keyPrefix = keyPrefix;
+    this.#connection = connection;
+    this.#ownsClient = client === undefined;
+    this.#client = client === undefined ? undefined : Promise.resolve(client as unknown as ScriptClient);
+  }
+
+  get keyPrefix(): string {
+    return this.#keyPrefix;
+  }
+
+  async claim(key: string, leaseMs: number): Promise<ClaimResult> {
+    checkKey(key);
+    const lease = checkDuration(leaseMs, 'leaseMs');
+    const token = randomUUID();
+    const reply = await this.#run(CLAIM, this.#keyPrefix + key, token, lease);
+    switch (String(reply)) {
+      case 'claimed':
+        return { status: 'claimed', token };
+      case 'done':
+        return { status: 'done' };
+      case 'in-flight':
+        return { status: 'in-flight' };
+      default:
+        throw new Error(`RedisIdempotencyStore: unexpected reply from the claim script: ${String(reply)}`);
+    }
+  }
+
+  async complete(key: string, token: string, ttlMs: number): Promise<boolean> {
+    checkKey(key);
+    checkToken(token);
+    const ttl = checkDuration(ttlMs, 'ttlMs');
+    return Number(await this.#run(COMPLETE, this.#keyPrefix + key, token, ttl)) === 1;
+  }
+
+  async release(key: string, token: string): Promise<boolean> {
+    checkKey(key);
+    checkToken(token);
+    return Number(await this.#run(RELEASE, this.#keyPrefix + key, token)) === 1;
+  }
+
+  /** Closes the client the store created from `connection`; a client passed as `client` stays open. */
+  async close(): Promise<void> {
+    if (this.#closed) {
+      return;
+    }
+    this.#closed = true;
+    if (!this.#ownsClient || this.#client === undefined) {
+      return;
+    }
+    let client: OwnedClient;
+    try {
+      client = (await this.#client) as OwnedClient;
+    } catch {
+      return; // It was never created.
+    }
+    if (client.status === 'end') {
+      return; // Already closed (for example: it gave up reconnecting). disconnect() would arm a useless timer.
+    }
+    try {
+      await client.quit();
+    } catch {
+      if (client.status !== 'end') {
+        client.disconnect();
+      }
+    }
+  }
+
+  async #run(s: Script, key: string, ...args: Array<string | number>): Promise<unknown> {
+    const client = await this.#getClient();
+    try {
+      return await client.evalsha(s.sha, 1, key, ...args);
+    } catch (error) {
+      if (!isNoScript(error)) {
+        throw error;
+      }
+      // The server restarted, flushed its script cache, or never saw this script: EVAL loads it again.
+      return client.eval(s.lua, 1, key, ...args);
+    }
+  }
+
+  #getClient(): Promise<ScriptClient> {
+    if (this.#closed) {
+      return Promise.reject(new Error('RedisIdempotencyStore is closed'));
+    }
+    if (this.#client === undefined) {
+      const connection = this.#connection;
+      const created = loadRedisConstructor().then((Redis) => new Redis(connection));
+      // A failed import is not cached: installing ioredis and retrying must work without a restart.
+      created.catch(() => {
+        if (this.#client === created) {
+          this.#client = undefined;
+        }
+      });
+      this.#client = created;
+    }
+    return this.#client;
+  }
+}
+
+function hasScriptMethods(client: object): boolean {
+  const c = client as Partial<ScriptClient>;
+  return typeof c.evalsha === 'function' && typeof c.eval === 'function';
+}
+
+function isNoScript(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('NOSCRIPT');
+}
+
+/**
+ * Imports ioredis on demand. `import()` stays an `import()` in the ES module build and becomes a `require` in the
+ * CommonJS build; ioredis is CommonJS, so the class may sit on `Redis`, on `default`, or be `default` itself.
+ */
+async function loadRedisConstructor(): Promise<RedisConstructor> {
+  let mod: unknown;
+  try {
+    mod = await import('ioredis');
+  } catch (error) {
+    throw new ScalekitWebhookError(
+      'invalid_options',
+      'RedisIdempotencyStore with `connection` needs the optional peer dependency "ioredis" (npm install ioredis), or pass your own client as `client`',
+      { cause: error },
+    );
+  }
+  const m = mod as { Redis?: unknown; default?: unknown };
+  const d = m.default as { Redis?: unknown } | undefined;
+  const candidate = [m.Redis, d?.Redis, m.default].find((c) => typeof c === 'function');
+  if (candidate === undefined) {
+    throw new ScalekitWebhookError('invalid_options', 'RedisIdempotencyStore: the installed "ioredis" exports no Redis class');
+  }
+  return candidate as RedisConstructor;
+}

@@ -1,0 +1,28 @@
+/**
+ * `nestjs-scalekit-webhooks/testing`: build valid Scalekit events and deliver them, signed, to the app under test.
+ *
+ * ```ts
+ * const event = buildScalekitEvent('organization.directory.user_created', { data: { email: 'ada@example.com' } });
+ * const res = await sendScalekitWebhook(app, event, { secret: 'whsec_…' });
+ * expect(res.status).toBe(200);
+ * ```
+ *
+ * Free of `@nestjs/testing` and of any HTTP client: it works with whatever test runner and app factory you use.
+ */
+export {
+  buildScalekitEvent,
+  type DeepPartial,
+  type ScalekitEventOverrides,
+  type ScalekitEventTypeInput,
+  scalekitExampleTypes,
+} from './build-event.js';
+export { SCALEKIT_EVENT_EXAMPLES } from './examples.js';
+export {
+  type ScalekitWebhookResponse,
+  type ScalekitWebhookTarget,
+  type SendScalekitWebhookOptions,
+  sendScalekitWebhook,
+} from './send.js';
+export { type SignedScalekitWebhook, type SignScalekitWebhookInput, signScalekitWebhook } from '../core/sign.js';
+export type { AnyScalekitEvent, ScalekitEvent } from '../core/envelope.js';
+export type { ScalekitEventType } from '../core/catalogue.js';
