@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
-import { isKnownScalekitEventType, type AnyScalekitEvent } from './core/index.js';
+import { type AnyScalekitEvent, isKnownScalekitEventType, ScalekitWebhookError } from './core/index.js';
 import type { ScalekitEventHandlerMetadata } from './scalekit-event.decorator.js';
 import { type ScalekitEventHandler, type ScalekitHandlerScope, ScalekitEventDispatcher } from './scalekit-event.dispatcher.js';
 import { SCALEKIT_EVENT_HANDLER_METADATA, SCALEKIT_LOGGER_CONTEXT } from './scalekit-webhook.constants.js';
@@ -23,7 +23,9 @@ export class ScalekitEventExplorer implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    for (const wrapper of [...this.discovery.getProviders(), ...this.discovery.getControllers()]) {
+    const wrappers = [...this.discovery.getProviders(), ...this.discovery.getControllers()];
+    const endpoints = this.checkRegistrations(wrappers.map((wrapper) => wrapper.instance));
+    for (const wrapper of wrappers) {
       if (wrapper.isAlias || !wrapper.metatype || typeof wrapper.metatype !== 'function') {
         continue;
       }
@@ -50,10 +52,26 @@ export class ScalekitEventExplorer implements OnModuleInit {
               const scoped = await scope.resolve<Record<string, HandlerMethod>>(wrapper.token);
               return scoped[methodName]!(event, delivery);
             };
-        this.registerMethod(name, entries, invoke, isStatic);
+        this.registerMethod(name, entries, invoke, isStatic, endpoints);
       }
     }
     this.dispatcher.seal();
+  }
+
+  /**
+   * Refuses two registrations on one path (Express would silently shadow one). Returns the names of all
+   * registrations to the first registration only, so that warnings about unknown endpoint names appear once.
+   */
+  private checkRegistrations(instances: unknown[]): ReadonlySet<string | undefined> | undefined {
+    const configs = [...new Set(instances.filter((i): i is ScalekitWebhookConfig => i instanceof ScalekitWebhookConfig))];
+    const clash = configs.find((other) => other !== this.config && other.path === this.config.path);
+    if (clash) {
+      throw new ScalekitWebhookError(
+        'invalid_options',
+        `Two ScalekitWebhookModule registrations use the path '/${this.config.path}': give each its own \`path\``,
+      );
+    }
+    return configs[0] === this.config ? new Set(configs.map((config) => config.endpoint)) : undefined;
   }
 
   private registerMethod(
@@ -61,7 +79,15 @@ export class ScalekitEventExplorer implements OnModuleInit {
     entries: readonly ScalekitEventHandlerMetadata[],
     invoke: ScalekitEventHandler['invoke'],
     isStatic: boolean,
+    endpoints: ReadonlySet<string | undefined> | undefined,
   ): void {
+    for (const { options } of entries) {
+      if (endpoints && options.endpoint !== undefined && !endpoints.has(options.endpoint)) {
+        this.logger.warn(
+          `${name} is for endpoint '${options.endpoint}', but no ScalekitWebhookModule registration has that name: it will never run`,
+        );
+      }
+    }
     const forThisEndpoint = entries.filter(
       ({ options }) => options.endpoint === undefined || options.endpoint === this.config.endpoint,
     );

@@ -4,7 +4,7 @@ import {
   ScalekitWebhookError,
   ScalekitWebhookVerifier,
 } from './core/index.js';
-import { DEFAULT_MAX_BODY_BYTES } from './scalekit-webhook.constants.js';
+import { DEFAULT_MAX_BODY_BYTES, DEFAULT_WEBHOOK_PATH } from './scalekit-webhook.constants.js';
 import type { ScalekitIdempotencyOptions, ScalekitWebhookModuleOptions } from './scalekit-webhook.interfaces.js';
 
 const DEFAULT_IDEMPOTENCY_TTL_SECONDS = 86_400;
@@ -23,8 +23,12 @@ export class ScalekitWebhookConfig {
 
   constructor(
     options: ScalekitWebhookModuleOptions,
+    /** The registration's `name`, if any. */
     readonly endpoint: string | undefined,
+    /** The built-in controller's route, without surrounding slashes. */
+    readonly path: string = DEFAULT_WEBHOOK_PATH,
   ) {
+    this.path = path.replace(/^\/+|\/+$/g, '');
     if (options === null || typeof options !== 'object') {
       throw invalid('module needs options: { secret: "whsec_…" }');
     }
@@ -59,6 +63,7 @@ export class ScalekitWebhookConfig {
   toJSON(): Record<string, unknown> {
     return {
       endpoint: this.endpoint,
+      path: this.path,
       toleranceSeconds: this.verifier.toleranceSeconds,
       maxBodyBytes: this.maxBodyBytes,
       idempotency: this.idempotency

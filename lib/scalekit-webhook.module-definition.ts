@@ -27,7 +27,7 @@ export const {
         ...(definition.providers ?? []),
         {
           provide: ScalekitWebhookConfig,
-          useFactory: (options: ScalekitWebhookModuleOptions) => new ScalekitWebhookConfig(options, extras.name),
+          useFactory: (options: ScalekitWebhookModuleOptions) => new ScalekitWebhookConfig(options, extras.name, extras.path ?? DEFAULT_WEBHOOK_PATH),
           inject: [SCALEKIT_WEBHOOK_MODULE_OPTIONS],
         },
       ],

@@ -190,10 +190,10 @@ export function parseScalekitEventPayload(raw: Buffer | Uint8Array | string): An
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = withoutExcerpt(error instanceof Error ? error.message : String(error));
     throw new ScalekitWebhookError('invalid_json', `Scalekit event body is not valid JSON: ${reason}`, {
       problems: [`body is not valid JSON: ${reason}`],
-      cause: error,
+      // no `cause`: the SyntaxError quotes the body, which may hold secrets
     });
   }
 
@@ -269,4 +269,17 @@ function kindOf(value: unknown): string {
     default:
       return `a ${typeof value}`;
   }
+}
+
+/**
+ * V8's JSON.parse messages quote part of the input (`Unexpected token 'x', ..."_secret":xy"... is not valid
+ * JSON`). The input may hold secrets, so only the position-free part of the reason is kept.
+ */
+function withoutExcerpt(reason: string): string {
+  return reason
+    .replace(/, (?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s, ' is not valid JSON')
+    .replace(/ in JSON at position \d+.*$/s, '')
+    .replace(/\(line \d+ column \d+\)$/, '')
+    .replace(/"[^"]*"/g, '"…"')
+    .slice(0, 120);
 }

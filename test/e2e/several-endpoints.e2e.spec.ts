@@ -248,3 +248,37 @@ describe.each(PLATFORMS)('several Scalekit endpoints in one app (%s)', (platform
     expect(log.of(named.id)).toEqual(['anyLogin', 'stagingAudit', 'stagingLogin']);
   });
 });
+
+@Injectable()
+class MistypedEndpointHandlers {
+  @OnScalekitEvent('user.login', { endpoint: 'prdo' })
+  never() {}
+}
+
+describe('registration mistakes are caught at start-up', () => {
+  it('two registrations on one path stop the app with a clear message', async () => {
+    await expect(
+      startApp('express', {
+        imports: [
+          ScalekitWebhookModule.forRoot({ secret: PROD_SECRET, path: 'webhooks/scalekit', name: 'prod' }),
+          ScalekitWebhookModule.forRoot({ secret: STAGING_SECRET, path: '/webhooks/scalekit/', name: 'staging' }),
+        ],
+      }),
+    ).rejects.toThrow("Two ScalekitWebhookModule registrations use the path '/webhooks/scalekit'");
+  });
+
+  it('a handler for an endpoint name no registration has is warned about once', async () => {
+    const t = await startApp('express', {
+      imports: [
+        ScalekitWebhookModule.forRoot({ secret: PROD_SECRET, path: 'webhooks/prod', name: 'prod' }),
+        ScalekitWebhookModule.forRoot({ secret: STAGING_SECRET, path: 'webhooks/staging', name: 'staging' }),
+      ],
+      providers: [MistypedEndpointHandlers],
+    });
+    apps.push(t);
+    const warnings = t.logger.matching(/endpoint 'prdo'/);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]!.level).toBe('warn');
+    expect(warnings[0]!.message).toContain('MistypedEndpointHandlers.never');
+  });
+});
