@@ -67,7 +67,8 @@ export class ScalekitWebhookGuard implements CanActivate {
       return EMPTY; // nothing was sent: body parsers leave rawBody unset, which is not a misconfiguration
     }
     const type = String(request.headers['content-type'] ?? '');
-    if (!/^application\/([\w.+-]*\+)?json\b/i.test(type)) {
+    // Only plain application/json is captured by Nest's body parsers; anything else never has a raw body.
+    if (type.split(';')[0]!.trim().toLowerCase() !== 'application/json') {
       throw new ScalekitWebhookError(
         'unsupported_media_type',
         `content-type ${JSON.stringify(type.slice(0, 100))} is not application/json`,

@@ -172,6 +172,7 @@ describe('start-up refusal (cases 1, 3, 6, 14)', () => {
       expect(text).not.toContain('C2FVsBQ');
     }
     expect(JSON.parse(JSON.stringify(config))).toEqual({
+      path: 'webhooks/scalekit',
       toleranceSeconds: 300,
       maxBodyBytes: 1048576,
       idempotency: { store: 'MemoryIdempotencyStore', leaseMs: 60_000, ttlMs: 86_400_000 },

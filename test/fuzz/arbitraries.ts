@@ -562,7 +562,7 @@ export interface DeliveryPlan {
   decoys: DecoyPlan[];
   /** Sort keys that order the signature entries. */
   entryOrder: number[];
-  /** Spaces between entries (1–3), and around the whole value (core only: HTTP trims them). */
+  /** Spaces between entries (1–3), and around the whole value. */
   separators: number[];
   pad: [number, number];
   casings: [Casing, Casing, Casing, Casing];
@@ -661,10 +661,9 @@ export function buildDelivery(plan: DeliveryPlan, ctx: BuildContext): Delivery {
     ...plan.decoys.map((decoy) => decoyText(decoy, valid[0]!, resign, timestamp)),
   ].filter((entry) => !configured.has(entry) && entry.length > 0);
   const entries = orderBy([...valid, ...others].slice(0, MAX_VALID_ENTRIES), plan.entryOrder);
-  let signature = entries.map((entry, i) => (i === 0 ? '' : ' '.repeat(plan.separators[i]!)) + entry).join('');
-  if (ctx.mode === 'core') {
-    signature = ' '.repeat(plan.pad[0]) + signature + ' '.repeat(plan.pad[1]);
-  }
+  // Leading and trailing spaces too: the verifier must tolerate them (and HTTP strips them on the way).
+  const signature =
+    ' '.repeat(plan.pad[0]) + entries.map((entry, i) => (i === 0 ? '' : ' '.repeat(plan.separators[i]!)) + entry).join('') + ' '.repeat(plan.pad[1]);
 
   const [idCase, tsCase, sigCase, typeCase] = plan.casings;
   const headers: HeaderEntry[] = orderBy(
@@ -1280,7 +1279,8 @@ export function applyMutation(wire: Wire, m: Mutation, ctx: MutationContext): Wi
     }
     case 'resign': {
       // A genuine signature, with a configured key, over a timestamp moved by `seconds` beyond the window edge.
-      const edge = Math.floor(ctx.toleranceSeconds) + (ctx.mode === 'http' ? 3 : 1);
+      // Over HTTP the server's clock runs on while the request travels: stay clear of the edge by 10 s.
+      const edge = Math.floor(ctx.toleranceSeconds) + (ctx.mode === 'http' ? 10 : 1);
       const moved = ctx.nowSeconds + (m.seconds < 0 ? -edge + m.seconds + 1 : edge + m.seconds - 1);
       const ts = String(moved);
       setValue(next, 'webhook-timestamp', ts);
