@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { signScalekitWebhook } from 'nestjs-scalekit-webhooks';
+import { buildScalekitEvent, signScalekitWebhook } from 'nestjs-scalekit-webhooks/testing';
 import { AppModule, DEMO_SECRET } from './app.module.js';
 
 /**
@@ -21,25 +21,10 @@ async function bootstrap(): Promise<void> {
   const url = `${await app.getUrl()}/webhooks/scalekit`.replace('[::1]', '127.0.0.1');
   logger.log(`Receiving Scalekit webhooks at POST ${url}`);
 
-  const event = {
-    spec_version: '1',
-    id: `evt_demo${Date.now()}`,
-    type: 'organization.directory.user_created',
-    object: 'DirectoryUser',
-    occurred_at: new Date().toISOString(),
-    environment_id: 'env_53814739859406915',
-    organization_id: 'org_53879494091473415',
-    data: {
-      id: 'diruser_53891546960887884',
-      organization_id: 'org_53879494091473415',
-      email: 'dayton.jaquelin@example.com',
-      given_name: 'Dayton',
-      family_name: 'Jaquelin',
-      active: true,
-      groups: [{ id: 'dirgroup_12312312312312', name: 'Engineering' }],
-    },
-    display_name: 'Directory User Created',
-  };
+  // The catalogue's example for this type, with a fresh event id and the current time.
+  const event = buildScalekitEvent('organization.directory.user_created', {
+    data: { email: 'dayton.jaquelin@example.com', given_name: 'Dayton', family_name: 'Jaquelin' },
+  });
   const { rawBody, headers } = signScalekitWebhook({ secret, payload: event });
   logger.log(`Sending a signed ${event.type} example to ${url}`);
   const response = await fetch(url, { method: 'POST', headers, body: rawBody });

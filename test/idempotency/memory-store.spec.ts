@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
 import { MemoryIdempotencyStore, ScalekitWebhookError } from 'nestjs-scalekit-webhooks';
 import { describeIdempotencyStoreContract } from './store-contract.js';
 
@@ -130,5 +131,91 @@ describe('MemoryIdempotencyStore', () => {
     store.clear();
     expect(store.size).toBe(0);
     expect((await store.claim('a', 1_000)).status).toBe('claimed');
+  });
+
+  it('behaves like a naive reference model under random operations (LRU order, expiry, tokens)', async () => {
+    type Op =
+      | { op: 'claim'; key: number; ms: number }
+      | { op: 'complete'; key: number; ms: number; stale: boolean }
+      | { op: 'release'; key: number; stale: boolean }
+      | { op: 'advance'; ms: number };
+    const key = fc.nat(6);
+    const ms = fc.integer({ min: 1, max: 300 });
+    const op: fc.Arbitrary<Op> = fc.oneof(
+      { weight: 5, arbitrary: fc.record({ op: fc.constant('claim' as const), key, ms }) },
+      { weight: 2, arbitrary: fc.record({ op: fc.constant('complete' as const), key, ms, stale: fc.boolean() }) },
+      { weight: 1, arbitrary: fc.record({ op: fc.constant('release' as const), key, stale: fc.boolean() }) },
+      { weight: 1, arbitrary: fc.record({ op: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 40 }) }) },
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 5 }), fc.array(op, { maxLength: 100 }), async (maxKeys, ops) => {
+        const c = clock(0);
+        const store = new MemoryIdempotencyStore({ maxKeys, now: c.now });
+        // Model: entries in LRU order (first = least recently used); expired ones are dead whatever the store keeps.
+        let model: Array<{ key: string; token?: string; expiresAt: number }> = [];
+        const tokens = new Map<string, string>(); // last token handed out per key
+        const live = (key: string) => model.find((e) => e.key === key && e.expiresAt > c.now());
+        const touch = (e: { key: string }) => {
+          model = [...model.filter((x) => x !== e), e as (typeof model)[number]];
+        };
+        const add = (e: (typeof model)[number]) => {
+          model = model.filter((x) => x.key !== e.key);
+          let swept = 0;
+          while (swept < 2 && model.length > 0 && model[0]!.expiresAt <= c.now()) {
+            model.shift();
+            swept++;
+          }
+          model.push(e);
+          while (model.length > maxKeys) model.shift();
+        };
+        for (const o of ops) {
+          if (o.op === 'advance') {
+            c.advance(o.ms);
+            continue;
+          }
+          const key = `k${o.key}`;
+          const e = live(key);
+          if (e === undefined) model = model.filter((x) => x.key !== key);
+          if (o.op === 'claim') {
+            const r = await store.claim(key, o.ms);
+            if (e !== undefined) {
+              touch(e);
+              expect(r).toEqual({ status: e.token === undefined ? 'done' : 'in-flight' });
+            } else {
+              expect(r.status).toBe('claimed');
+              const token = (r as { token: string }).token;
+              tokens.set(key, token);
+              add({ key, token, expiresAt: c.now() + o.ms });
+            }
+          } else if (o.op === 'complete') {
+            const token = o.stale ? 'stale' : (tokens.get(key) ?? 'none');
+            const r = await store.complete(key, token, o.ms);
+            if (e === undefined) {
+              expect(r).toBe(true);
+              add({ key, expiresAt: c.now() + o.ms });
+            } else if (e.token === undefined) {
+              expect(r).toBe(true);
+              touch(e);
+            } else if (e.token !== token) {
+              expect(r).toBe(false);
+            } else {
+              expect(r).toBe(true);
+              delete e.token;
+              e.expiresAt = c.now() + o.ms;
+              touch(e);
+            }
+          } else {
+            const token = o.stale ? 'stale' : (tokens.get(key) ?? 'none');
+            const r = await store.release(key, token);
+            const removes = e !== undefined && e.token !== undefined && e.token === token;
+            expect(r).toBe(removes);
+            if (removes) model = model.filter((x) => x !== e);
+          }
+          expect(store.size).toBeLessThanOrEqual(maxKeys);
+          expect(store.size).toBe(model.length);
+        }
+      }),
+      { numRuns: 1_000 },
+    );
   });
 });

@@ -224,7 +224,9 @@ export function describeIdempotencyStoreContract(
       const peers = h.peers ?? [store];
       const keys = Array.from({ length: 20 }, (_, i) => `${key}:${i}`);
       const results = await Promise.all(
-        keys.flatMap((k) => Array.from({ length: 10 }, (_, i) => peers[i % peers.length]!.claim(k, LONG_MS).then((r) => [k, r] as const))),
+        keys.flatMap((k) =>
+          Array.from({ length: 10 }, (_, i) => peers[i % peers.length]!.claim(k, LONG_MS).then((r) => [k, r] as const)),
+        ),
       );
       for (const k of keys) {
         expect(results.filter(([rk, r]) => rk === k && r.status === 'claimed')).toHaveLength(1);

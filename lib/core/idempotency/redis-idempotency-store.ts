@@ -121,7 +121,8 @@ export class RedisIdempotencyStore implements IdempotencyStore {
         'RedisIdempotencyStore `client` must be an ioredis Redis or Cluster instance',
       );
     }
-    if (connection !== undefined && typeof connection !== 'string' && (typeof connection !== 'object' || connection === null)) {
+    const connectionOk = typeof connection === 'string' || (typeof connection === 'object' && connection !== null);
+    if (connection !== undefined && !connectionOk) {
       throw new ScalekitWebhookError(
         'invalid_options',
         'RedisIdempotencyStore `connection` must be ioredis options or a redis:// URL',
@@ -257,7 +258,10 @@ async function loadRedisConstructor(): Promise<RedisConstructor> {
   const d = m.default as { Redis?: unknown } | undefined;
   const candidate = [m.Redis, d?.Redis, m.default].find((c) => typeof c === 'function');
   if (candidate === undefined) {
-    throw new ScalekitWebhookError('invalid_options', 'RedisIdempotencyStore: the installed "ioredis" exports no Redis class');
+    throw new ScalekitWebhookError(
+      'invalid_options',
+      'RedisIdempotencyStore: the installed "ioredis" exports no Redis class',
+    );
   }
   return candidate as RedisConstructor;
 }
