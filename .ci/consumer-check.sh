@@ -168,9 +168,8 @@ EOF
 
 # A TypeScript consumer, type-checked (not run) with the project's tsc under module/moduleResolution nodenext: in the
 # ESM app (`"type": "module"`) it resolves the package's `import` types, in the CJS app its `require` types.
-# skipLibCheck is on, as in Nest's starter tsconfig: the published .d.ts of the Redis idempotency store imports types
-# from the optional peer `ioredis`, which these apps do not install, and so fails a skipLibCheck:false check.
-# (attw above already checks that the package's own .d.ts files resolve each other.)
+# The package's own .d.ts files are checked too (skipLibCheck is off for them, see --skipLibCheck below): they must
+# not need an optional peer (ioredis, bullmq) that these apps do not install.
 write_types_check() {
   cat >"$1/types-check.ts" <<'EOF'
 import { Injectable, Module } from '@nestjs/common';
@@ -181,7 +180,7 @@ import {
   ScalekitWebhookModule,
   signScalekitWebhook,
 } from 'nestjs-scalekit-webhooks';
-// Later, when it exists: import { ... } from 'nestjs-scalekit-webhooks/testing';
+import { buildScalekitEvent, sendScalekitWebhook } from 'nestjs-scalekit-webhooks/testing';
 
 @Injectable()
 export class Handlers {
@@ -201,6 +200,9 @@ export const headers: Record<string, string> = signed.headers;
 export const raw: Buffer = signed.rawBody;
 // @ts-expect-error: the secret is required
 signScalekitWebhook({ payload: {} });
+const built = buildScalekitEvent('organization.directory.user_created', { data: { email: 'a@example.com' } });
+export const email: string | null | undefined = built.data.email;
+export const send: typeof sendScalekitWebhook = sendScalekitWebhook;
 EOF
 }
 
@@ -212,9 +214,13 @@ install_run_check() {
   ok "$label: installed @nestjs/core $(node -p "require('$dir/node_modules/@nestjs/core/package.json').version") and $(basename "$TARBALL")"
   (cd "$dir" && node "$entry") || fail "$label: the app did not pass (message above)"
   (cd "$dir" && "$TSC" --noEmit --strict --target es2022 --lib es2022 --module nodenext --moduleResolution nodenext \
-    --experimentalDecorators --emitDecoratorMetadata --types node --skipLibCheck true types-check.ts) ||
+    --experimentalDecorators --emitDecoratorMetadata --types node --skipLibCheck false types-check.ts) ||
     fail "$label: types-check.ts does not type-check against the installed package (errors above)"
   ok "$label: types-check.ts type-checks"
+  local types
+  types=$(cd "$dir" && ./node_modules/.bin/scalekit-webhooks list --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const j=JSON.parse(s);console.log((Array.isArray(j)?j:j.types).length)})') ||
+    fail "$label: the scalekit-webhooks CLI did not run from the installed package"
+  ok "$label: scalekit-webhooks CLI (bin) runs: list --json gives $types event types"
 }
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -245,7 +251,7 @@ import { fileURLToPath } from 'node:url';
 import { Inject, Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { OnScalekitEvent, ScalekitWebhookModule, signScalekitWebhook } from 'nestjs-scalekit-webhooks';
-// Later, when it exists: import { ... } from 'nestjs-scalekit-webhooks/testing'; (and assert it resolves to dist/esm)
+import { buildScalekitEvent, sendScalekitWebhook } from 'nestjs-scalekit-webhooks/testing';
 import { report, runScenario } from './scenario.cjs';
 
 const label = 'Nest 12 ESM';
@@ -256,6 +262,10 @@ const check = async () => {
   if (dynamic.ScalekitWebhookModule !== ScalekitWebhookModule) throw new Error('import() gave another module instance');
   const pkg = createRequire(import.meta.url)('nestjs-scalekit-webhooks/package.json');
   if (pkg.name !== 'nestjs-scalekit-webhooks') throw new Error('nestjs-scalekit-webhooks/package.json did not load');
+  const testingPath = fileURLToPath(import.meta.resolve('nestjs-scalekit-webhooks/testing'));
+  if (!testingPath.includes('/dist/esm/')) throw new Error(`testing resolved to ${testingPath}, expected dist/esm`);
+  if (typeof sendScalekitWebhook !== 'function') throw new Error('sendScalekitWebhook is missing');
+  if (buildScalekitEvent('organization.created').type !== 'organization.created') throw new Error('buildScalekitEvent failed');
   await runScenario('esm', { Inject, Injectable, Module, NestFactory, ScalekitWebhookModule, OnScalekitEvent, signScalekitWebhook });
 };
 report(label, check());
@@ -290,7 +300,7 @@ require('reflect-metadata');
 const { Inject, Injectable, Module } = require('@nestjs/common');
 const { NestFactory } = require('@nestjs/core');
 const { OnScalekitEvent, ScalekitWebhookModule, signScalekitWebhook } = require('nestjs-scalekit-webhooks');
-// Later, when it exists: const testing = require('nestjs-scalekit-webhooks/testing'); (and assert it is dist/cjs)
+const testing = require('nestjs-scalekit-webhooks/testing');
 const { report, runScenario } = require('./scenario.cjs');
 
 const label = 'Nest 11 CommonJS';
@@ -300,6 +310,9 @@ const check = async () => {
   const pkg = require('nestjs-scalekit-webhooks/package.json');
   if (pkg.name !== 'nestjs-scalekit-webhooks') throw new Error('nestjs-scalekit-webhooks/package.json did not load');
   if (typeof ScalekitWebhookModule.forRoot !== 'function') throw new Error('ScalekitWebhookModule.forRoot is missing');
+  const testingPath = require.resolve('nestjs-scalekit-webhooks/testing');
+  if (!testingPath.includes('/dist/cjs/')) throw new Error(`testing resolved to ${testingPath}, expected dist/cjs`);
+  if (testing.buildScalekitEvent('user.login').type !== 'user.login') throw new Error('buildScalekitEvent failed');
   await runScenario('cjs', { Inject, Injectable, Module, NestFactory, ScalekitWebhookModule, OnScalekitEvent, signScalekitWebhook });
 };
 report(label, check());

@@ -7,6 +7,7 @@ export {
 export {
   DEFAULT_IDEMPOTENCY_KEY_PREFIX,
   RedisIdempotencyStore,
+  type RedisIdempotencyClient,
   type RedisIdempotencyStoreOptions,
 } from './redis-idempotency-store.js';
 export { IdempotencyGate, type IdempotencyGateOptions, type IdempotencyTicket } from './idempotency-gate.js';

@@ -1,6 +1,4 @@
 import { createHash, randomUUID } from 'node:crypto';
-// Types only: ioredis is an optional peer dependency, loaded lazily when the store has to create its own client.
-import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import { ScalekitWebhookError } from '../errors.js';
 import {
   checkDuration,
@@ -12,17 +10,26 @@ import {
 
 export const DEFAULT_IDEMPOTENCY_KEY_PREFIX = 'scalekit:webhook:';
 
+/**
+ * An ioredis `Redis` or `Cluster` instance, described by the methods the store uses, so that the published types
+ * do not require ioredis (an optional peer dependency, loaded lazily when the store creates its own client).
+ */
+export interface RedisIdempotencyClient {
+  evalsha(sha: string, numKeys: number, ...args: Array<string | number>): Promise<unknown>;
+  eval(lua: string, numKeys: number, ...args: Array<string | number>): Promise<unknown>;
+}
+
 export interface RedisIdempotencyStoreOptions {
   /**
    * An ioredis client (`Redis` or `Cluster`) of your own. Used as it is (its own `keyPrefix` applies too) and never
    * closed by the store. Give either `client` or `connection`.
    */
-  client?: Redis | Cluster;
+  client?: RedisIdempotencyClient;
   /**
    * ioredis connection options or a `redis://` URL. The store creates its client on first use (importing the
    * optional peer dependency `ioredis` then) and closes it in {@link RedisIdempotencyStore.close}.
    */
-  connection?: RedisOptions | string;
+  connection?: string | Readonly<Record<string, unknown>>;
   /** Prepended to every key. Default `scalekit:webhook:`. */
   keyPrefix?: string;
 }
@@ -78,11 +85,7 @@ const CLAIM = script(CLAIM_LUA);
 const COMPLETE = script(COMPLETE_LUA);
 const RELEASE = script(RELEASE_LUA);
 
-/** The part of an ioredis client the store uses. */
-interface ScriptClient {
-  evalsha(sha: string, numKeys: number, ...args: Array<string | number>): Promise<unknown>;
-  eval(lua: string, numKeys: number, ...args: Array<string | number>): Promise<unknown>;
-}
+type ScriptClient = RedisIdempotencyClient;
 
 interface OwnedClient extends ScriptClient {
   readonly status: string;
@@ -100,7 +103,7 @@ type RedisConstructor = new (...args: unknown[]) => OwnedClient;
  */
 export class RedisIdempotencyStore implements IdempotencyStore {
   readonly #keyPrefix: string;
-  readonly #connection: RedisOptions | string | undefined;
+  readonly #connection: string | Readonly<Record<string, unknown>> | undefined;
   readonly #ownsClient: boolean;
   #client: Promise<ScriptClient> | undefined;
   #closed = false;
