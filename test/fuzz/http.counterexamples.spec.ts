@@ -1,12 +1,12 @@
 /**
  * Minimal cases distilled from counterexamples of the HTTP fuzzing (./http.fuzz.spec.ts), kept as plain tests.
  *
- * KNOWN BUG (fails on Express until lib/scalekit-webhook.guard.ts is fixed): a request whose Content-Type the guard's
- * `/^application\/([\w.+-]*\+)?json\b/i` takes for JSON, but that Express's JSON body parser does not read
- * (`application/vnd.api+json`, `application/merge-patch+json`, `application/json-seq`, the malformed
- * `application/json, text/plain`), arrives without `req.rawBody`; the guard then answers 500 `raw_body_missing` and
- * logs a set-up error, for any unauthenticated sender, before any signature check. Fastify answers 415 itself.
- * Expected: a 4xx (415 unsupported_media_type), no error log; `raw_body_missing` only for a real set-up problem.
+ * Found by the fuzzer (fixed in c9046a9, "Guard: only plain application/json can carry a raw body"): on Express, a
+ * request whose Content-Type the guard took for JSON (`/^application\/([\w.+-]*\+)?json\b/i`) but that Express's JSON
+ * body parser does not read (`application/vnd.api+json`, `application/merge-patch+json`, `application/json-seq`, the
+ * malformed `application/json, text/plain`) arrived without `req.rawBody`, and the guard answered 500
+ * `raw_body_missing` and logged a set-up error, for any unauthenticated sender, before any signature check.
+ * Fastify answers those with a 4xx itself. Now: a 4xx on both, no error logged, no handler call.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { Inject, Injectable } from '@nestjs/common';

@@ -187,15 +187,6 @@ async function run(platform: Platform, scenario: Scenario, guard: PollutionGuard
   const { status, text } = response;
   const detail = `${status} ${text.slice(0, 300)}`;
   const newErrors = loggers.flatMap((l, i) => l.lines.slice(linesBefore[i]).filter((line) => line.level === 'error'));
-  if (isKnownRawBodyBug(platform, wire, status, text)) {
-    // Reported, with a minimal failing test, in ./http.counterexamples.spec.ts. Counted, not failed, here so that
-    // the rest of the fuzzing still runs.
-    if (added !== 0) {
-      fail(`answered ${detail}, yet the handler ran`, wire);
-    }
-    count(outcomes, 'KNOWN BUG: 500 raw_body_missing');
-    return;
-  }
   if (status >= 500) {
     fail(`answered ${detail} to bad input`, wire);
   }
@@ -219,20 +210,6 @@ async function run(platform: Platform, scenario: Scenario, guard: PollutionGuard
     fail(`a valid delivery was rejected: ${detail} [oracle: ${verdict.reason}]`, wire);
   }
   count(outcomes, `${status}${verdict.allowed ? ' (authentic)' : ''}`);
-}
-
-/**
- * Known bug (see ./http.counterexamples.spec.ts): on Express, a body whose Content-Type the guard takes for JSON
- * (`application/<anything>+json`, `application/json-seq`, an invalid `application/json, text/plain`...) but that
- * Express's JSON parser does not read leaves `req.rawBody` unset, and the guard answers 500 `raw_body_missing`
- * (and logs an error) before looking at any signature.
- */
-function isKnownRawBodyBug(platform: Platform, wire: Wire, status: number, text: string): boolean {
-  if (process.env['FUZZ_STRICT'] === '1' || platform !== 'express' || status !== 500 || !text.includes('"raw_body_missing"')) {
-    return false;
-  }
-  const types = wire.headers.filter(([n]) => n.toLowerCase() === 'content-type').map(([, v]) => String(v));
-  return types.length === 1 && !/^application\/json\s*(;|$)/i.test(types[0]!) && /^application\/([\w.+-]*\+)?json\b/i.test(types[0]!);
 }
 
 /** A plain valid delivery must still be answered 2xx and reach the handler. */
