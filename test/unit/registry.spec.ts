@@ -1,0 +1,126 @@
+import { describe, expect, it } from '@jest/globals';
+import {
+  IdempotencyGate,
+  MemoryIdempotencyStore,
+  redactScalekitPayload,
+  runScalekitHandlers,
+  ScalekitHandlerRegistry,
+  ScalekitWebhookError,
+} from 'nestjs-scalekit-webhooks';
+
+const h = (name: string) => ({ name });
+
+describe('ScalekitHandlerRegistry', () => {
+  it('matches exact types, prefix wildcards and *, exact first, each handler once', () => {
+    const registry = new ScalekitHandlerRegistry();
+    const [exact, prefix, all, both] = [h('exact'), h('prefix'), h('all'), h('both')];
+    registry.add('*', all);
+    registry.add('organization.directory.*', prefix);
+    registry.add('organization.directory.user_created', exact);
+    registry.add('organization.directory.user_created', both);
+    registry.add('organization.*', both);
+    expect(registry.match('organization.directory.user_created').map((x) => x.name)).toEqual(['exact', 'both', 'all', 'prefix']);
+    expect(registry.match('organization.created').map((x) => x.name)).toEqual(['all', 'both']);
+    expect(registry.match('role.created').map((x) => x.name)).toEqual(['all']);
+    expect(registry.match('organization.directory.something_new').map((x) => x.name)).toEqual(['all', 'prefix', 'both']);
+    expect(registry.size).toBe(5);
+  });
+
+  it('answers repeated lookups from its table (same frozen array), also for types first seen at run time', () => {
+    const registry = new ScalekitHandlerRegistry();
+    registry.add('user.*', h('users'));
+    registry.prepare(['user.login']);
+    const first = registry.match('user.login');
+    expect(registry.match('user.login')).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    const unknown = registry.match('user.brand_new');
+    expect(registry.match('user.brand_new')).toBe(unknown);
+    expect(registry.match('constructor')).toEqual([]);
+    expect(registry.match('__proto__')).toEqual([]);
+  });
+
+  it.each(['', ' user.login', 'user.*.created', '*.created', 'org*anization', 42, undefined])(
+    'refuses the pattern %j with a clear message',
+    (pattern) => {
+      expect(() => new ScalekitHandlerRegistry().add(pattern as string, h('x'))).toThrow(ScalekitWebhookError);
+    },
+  );
+});
+
+describe('runScalekitHandlers', () => {
+  it('runs all concurrently, waits for all, and reports each failure including synchronous throws', async () => {
+    const order: string[] = [];
+    const handlers = [h('slow'), h('sync-throw'), h('reject'), h('fast')];
+    const failures = await runScalekitHandlers(handlers, async (handler) => {
+      if (handler.name === 'sync-throw') throw new Error('sync');
+      if (handler.name === 'slow') await new Promise((resolve) => setTimeout(resolve, 20));
+      if (handler.name === 'reject') return Promise.reject(new Error('async'));
+      order.push(handler.name);
+    });
+    expect(order).toEqual(['fast', 'slow']);
+    expect(failures.map((f) => [f.handler.name, (f.error as Error).message])).toEqual([
+      ['sync-throw', 'sync'],
+      ['reject', 'async'],
+    ]);
+  });
+});
+
+describe('IdempotencyGate', () => {
+  const gate = (store = new MemoryIdempotencyStore()) => new IdempotencyGate(store, { leaseMs: 30_000, ttlMs: 60_000 });
+
+  it('claims, refuses a concurrent copy with 409 + Retry-After, and reports a done copy as duplicate', async () => {
+    const g = gate();
+    const ticket = await g.enter('evt_1');
+    expect(ticket).not.toBe('duplicate');
+    await expect(g.enter('evt_1')).rejects.toMatchObject({ code: 'in_flight', status: 409, headers: { 'Retry-After': '10' } });
+    await (ticket as Exclude<typeof ticket, 'duplicate'>).complete();
+    expect(await g.enter('evt_1')).toBe('duplicate');
+  });
+
+  it('a released claim can be claimed again; ending a ticket twice does nothing', async () => {
+    const g = gate();
+    const ticket = (await g.enter('evt_2')) as Exclude<Awaited<ReturnType<IdempotencyGate['enter']>>, 'duplicate'>;
+    await ticket.release();
+    await ticket.complete();
+    expect(await g.enter('evt_2')).not.toBe('duplicate');
+  });
+
+  it('store failures become store_unavailable (503) with Retry-After', async () => {
+    const broken = new MemoryIdempotencyStore();
+    broken.claim = () => Promise.reject(new Error('ECONNREFUSED'));
+    await expect(gate(broken).enter('evt_3')).rejects.toMatchObject({ code: 'store_unavailable', status: 503 });
+  });
+});
+
+describe('redactScalekitPayload', () => {
+  it('hides secret and token fields at any depth, keeps the rest', () => {
+    const payload = {
+      id: 'evt_1',
+      data: {
+        domain: 'example.com',
+        txt_record_secret: 'abc',
+        nested: [{ access_token: 'x', clientSecret: 'y', note: 'keep' }],
+        refresh_token: null,
+      },
+    };
+    expect(JSON.parse(JSON.stringify(redactScalekitPayload(payload)))).toEqual({
+      id: 'evt_1',
+      data: {
+        domain: 'example.com',
+        txt_record_secret: '[redacted]',
+        nested: [{ access_token: '[redacted]', clientSecret: '[redacted]', note: 'keep' }],
+        refresh_token: null,
+      },
+    });
+  });
+
+  it('copies __proto__ keys as data and cuts very deep nesting', () => {
+    const hostile = JSON.parse('{"__proto__":{"polluted":true},"a":1}');
+    const copy = redactScalekitPayload(hostile) as Record<string, unknown>;
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(Object.keys(copy)).toEqual(['__proto__', 'a']);
+    let deep: unknown = 'bottom';
+    for (let i = 0; i < 100; i++) deep = { d: deep };
+    expect(JSON.stringify(redactScalekitPayload(deep))).toContain('[nested too deep]');
+  });
+});
