@@ -74,7 +74,11 @@ export class ScalekitEventProcessor implements BeforeApplicationShutdown, OnAppl
     }
     this.held.delete(ticket);
     try {
-      await ticket[how]();
+      if (!(await ticket[how]()) && how === 'complete') {
+        this.logger.warn(
+          `Event ${event.id} finished after its claim expired and another delivery claimed it: it may run twice. Raise idempotency.leaseSeconds above your slowest handler`,
+        );
+      }
     } catch (error) {
       this.logger.error(
         how === 'complete'

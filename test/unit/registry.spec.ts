@@ -77,12 +77,27 @@ describe('IdempotencyGate', () => {
     expect(await g.enter('evt_1')).toBe('duplicate');
   });
 
-  it('a released claim can be claimed again; ending a ticket twice does nothing', async () => {
+  it('a released claim can be claimed again; a second release does nothing', async () => {
     const g = gate();
     const ticket = (await g.enter('evt_2')) as Exclude<Awaited<ReturnType<IdempotencyGate['enter']>>, 'duplicate'>;
-    await ticket.release();
-    await ticket.complete();
+    expect(await ticket.release()).toBe(true);
+    expect(await ticket.release()).toBe(false);
     expect(await g.enter('evt_2')).not.toBe('duplicate');
+  });
+
+  it('work that finishes after its claim was released (shutdown deadline) is still marked done, unless re-claimed', async () => {
+    const g = gate();
+    const first = (await g.enter('evt_4')) as Exclude<Awaited<ReturnType<IdempotencyGate['enter']>>, 'duplicate'>;
+    await first.release();
+    expect(await first.complete()).toBe(true);
+    expect(await g.enter('evt_4')).toBe('duplicate');
+
+    const stale = (await g.enter('evt_5')) as Exclude<Awaited<ReturnType<IdempotencyGate['enter']>>, 'duplicate'>;
+    await stale.release();
+    const other = (await g.enter('evt_5')) as Exclude<Awaited<ReturnType<IdempotencyGate['enter']>>, 'duplicate'>;
+    expect(await stale.complete()).toBe(false);
+    await expect(g.enter('evt_5')).rejects.toMatchObject({ code: 'in_flight' });
+    expect(await other.complete()).toBe(true);
   });
 
   it('store failures become store_unavailable (503) with Retry-After', async () => {

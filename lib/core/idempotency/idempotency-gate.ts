@@ -8,11 +8,14 @@ export interface IdempotencyGateOptions {
   ttlMs: number;
 }
 
-/** A held claim on one event: end it with `complete()` after success or `release()` after failure. */
+/**
+ * A held claim on one event: end it with `complete()` after success or `release()` after failure. Each resolves
+ * whether it took effect: `false` means another claimer holds the key now (this claim's lease had expired).
+ */
 export interface IdempotencyTicket {
   readonly key: string;
-  complete(): Promise<void>;
-  release(): Promise<void>;
+  complete(): Promise<boolean>;
+  release(): Promise<boolean>;
 }
 
 /**
@@ -43,17 +46,24 @@ export class IdempotencyGate {
         headers: { 'Retry-After': this.#retryAfterSeconds },
       });
     }
-    let ended = false;
-    const end = async (how: 'complete' | 'release') => {
-      if (ended) {
-        return;
+    // held → completed, or held → released (→ completed, if the work still finished: the store only writes the done
+    // mark when nobody re-claimed the key in between).
+    let state: 'held' | 'released' | 'completed' = 'held';
+    const complete = async () => {
+      if (state === 'completed') {
+        return true;
       }
-      ended = true;
-      await this.#call(how, () =>
-        how === 'complete' ? this.store.complete(key, claim.token, this.options.ttlMs) : this.store.release(key, claim.token),
-      );
+      state = 'completed';
+      return this.#call('complete', () => this.store.complete(key, claim.token, this.options.ttlMs));
     };
-    return { key, complete: () => end('complete'), release: () => end('release') };
+    const release = async () => {
+      if (state !== 'held') {
+        return false;
+      }
+      state = 'released';
+      return this.#call('release', () => this.store.release(key, claim.token));
+    };
+    return { key, complete, release };
   }
 
   async #call<T>(operation: string, run: () => Promise<T>): Promise<T> {

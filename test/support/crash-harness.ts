@@ -1,0 +1,100 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const CHILD_SOURCE = join(ROOT, 'test/support/crash-child-app.ts');
+
+export interface BuiltChildApp {
+  dir: string;
+  main: string;
+  cleanup(): void;
+}
+
+/**
+ * Compiles test/support/crash-child-app.ts and the part of lib/ it imports with the package's build settings into a
+ * fresh directory under .tmp/ (inside the project, so Node finds node_modules from there), the way
+ * test/cli/cli-harness.ts builds the CLI. The child therefore runs the current sources, not a possibly stale dist/.
+ */
+export async function buildCrashChildApp(): Promise<BuiltChildApp> {
+  const base = join(ROOT, '.tmp');
+  mkdirSync(base, { recursive: true });
+  const dir = mkdtempSync(join(base, 'crash-build-'));
+  writeFileSync(
+    join(dir, 'tsconfig.json'),
+    JSON.stringify({
+      extends: join(ROOT, 'tsconfig.build.json'),
+      compilerOptions: { rootDir: ROOT, outDir: join(dir, 'out'), declaration: false, sourceMap: false, incremental: false },
+      files: [CHILD_SOURCE],
+      include: [],
+    }),
+  );
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
+  const output = await new Promise<string>((done) => {
+    execFile(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(dir, 'tsconfig.json')], (_error, stdout, stderr) =>
+      done(`${stdout}${stderr}`),
+    );
+  });
+  // Type errors in files other people are editing do not stop the emit; errors in the child app do.
+  const ours = output.split('\n').filter((l) => l.includes('crash-child-app'));
+  const main = join(dir, 'out', 'test', 'support', 'crash-child-app.js');
+  if (ours.length > 0 || !existsSync(main)) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`building the crash child app failed:\n${output}`);
+  }
+  return { dir, main, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export interface RunningChildApp {
+  child: ChildProcess;
+  /** Everything the child printed so far (stdout and stderr). */
+  output(): string;
+  /** Resolves with the first match of `pattern` in stdout (waits for it). */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  /** Sends `signal` to this child (by its pid) and resolves once it has exited. */
+  kill(signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Starts the built child app with `env` added to a clean environment (no jest NODE_OPTIONS). */
+export function startChildApp(built: BuiltChildApp, env: Record<string, string>): RunningChildApp {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
+  delete childEnv['NODE_OPTIONS'];
+  const child = spawn(process.execPath, [built.main], { cwd: built.dir, env: childEnv, stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let all = '';
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
+    child.once('exit', (code, signal) => done({ code, signal })),
+  );
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    out += chunk;
+    all += chunk;
+  });
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (all += chunk));
+  child.stdin!.on('error', () => {}); // EPIPE once the child is gone
+  return {
+    child,
+    output: () => all,
+    waitFor: (pattern, timeoutMs = 15_000) =>
+      new Promise((done, fail) => {
+        const started = Date.now();
+        const poll = (): void => {
+          const match = out.match(pattern);
+          if (match) {
+            done(match);
+          } else if (child.exitCode !== null || child.signalCode !== null || Date.now() - started > timeoutMs) {
+            fail(new Error(`no ${pattern} from the child app (exit ${child.exitCode}, signal ${child.signalCode}):\n${all}`));
+          } else {
+            setTimeout(poll, 10);
+          }
+        };
+        poll();
+      }),
+    kill: async (signal) => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill(signal);
+      }
+      return exited;
+    },
+  };
+}
