@@ -14,7 +14,7 @@ const nodeGlobals = Object.fromEntries(
 
 export default defineConfig(
   {
-    ignores: ['dist/', 'node_modules/', 'coverage/', 'sample/dist/', '.tmp/', '**/*.d.ts'],
+    ignores: ['dist/', 'node_modules/', 'coverage/', 'sample/dist/', '.tmp/', 'bench/.snapshot/', 'bench/profiles/', '**/*.d.ts'],
   },
   {
     files: ['**/*.{ts,mts,cts,js,mjs,cjs}'],

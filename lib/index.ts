@@ -1,9 +1,11 @@
 export * from './core/index.js';
+export * from './core/queue/index.js';
 export { OnScalekitEvent, type ScalekitEventHandlerMetadata } from './scalekit-event.decorator.js';
 export { ScalekitEventDispatcher, type ScalekitEventHandler } from './scalekit-event.dispatcher.js';
 export { ScalekitEventProcessor, type ScalekitProcessingOutcome } from './scalekit-event.processor.js';
+export { ScalekitEventWorker, type ScalekitJobRequest } from './scalekit-event.worker.js';
 export { SCALEKIT_DELIVERY_KEY, SCALEKIT_EVENT_HANDLER_METADATA } from './scalekit-webhook.constants.js';
-export { ScalekitWebhookConfig } from './scalekit-webhook.config.js';
+export { ScalekitWebhookConfig, type ScalekitProcessingConfig } from './scalekit-webhook.config.js';
 export type { ScalekitWebhookReceipt } from './scalekit-webhook.controller.js';
 export { ScalekitWebhookHttpException } from './scalekit-webhook.exception.js';
 export { ScalekitWebhookExceptionFilter } from './scalekit-webhook.filter.js';
@@ -11,8 +13,11 @@ export { ScalekitWebhookDelivery, ScalekitWebhookEvent } from './scalekit-webhoo
 export { ScalekitWebhookGuard, type ScalekitWebhookRequest } from './scalekit-webhook.guard.js';
 export type {
   OnScalekitEventOptions,
+  ScalekitDeadLetterInfo,
   ScalekitDelivery,
+  ScalekitDeliveryJob,
   ScalekitIdempotencyOptions,
+  ScalekitQueueProcessingOptions,
   ScalekitWebhookModuleExtras,
   ScalekitWebhookModuleOptions,
   ScalekitWebhookOptionsFactory,

@@ -59,12 +59,14 @@ export class ScalekitEventExplorer implements OnModuleInit {
   }
 
   /**
-   * Refuses two registrations on one path (Express would silently shadow one). Returns the names of all
+   * Refuses two receiving registrations on one path (Express would silently shadow one). Returns the names of all
    * registrations to the first registration only, so that warnings about unknown endpoint names appear once.
    */
   private checkRegistrations(instances: unknown[]): ReadonlySet<string | undefined> | undefined {
     const configs = [...new Set(instances.filter((i): i is ScalekitWebhookConfig => i instanceof ScalekitWebhookConfig))];
-    const clash = configs.find((other) => other !== this.config && other.path === this.config.path);
+    const clash =
+      this.config.receiver &&
+      configs.find((other) => other !== this.config && other.receiver && other.path === this.config.path);
     if (clash) {
       throw new ScalekitWebhookError(
         'invalid_options',

@@ -6,17 +6,23 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { type AnyScalekitEvent, type IdempotencyTicket, redactScalekitPayload, ScalekitWebhookError } from './core/index.js';
+import type { ScalekitQueue, ScalekitQueuedDelivery } from './core/queue/index.js';
 import { ScalekitEventDispatcher } from './scalekit-event.dispatcher.js';
 import { SCALEKIT_LOGGER_CONTEXT } from './scalekit-webhook.constants.js';
 import { ScalekitWebhookConfig } from './scalekit-webhook.config.js';
 import type { ScalekitDelivery } from './scalekit-webhook.interfaces.js';
 
-export type ScalekitProcessingOutcome = 'processed' | 'duplicate';
+/** `processed`: handlers ran (inline mode). `queued`: durably enqueued (queue mode). `duplicate`: already done or queued. */
+export type ScalekitProcessingOutcome = 'processed' | 'queued' | 'duplicate';
 
 /**
- * Runs a verified, validated event through idempotency and dispatch, and drains in-flight deliveries on
- * shutdown: deliveries arriving while the app closes get 503; those still running at the deadline have their
- * claims released, so Scalekit's retry is handled by another instance (or this one after restart).
+ * Runs a verified, validated event through idempotency and then, inline, dispatch, or in queue mode, the queue; and
+ * drains in-flight deliveries on shutdown: deliveries arriving while the app closes get 503; those still running at
+ * the deadline have their claims released, so Scalekit's retry is handled by another instance (or this one after
+ * restart).
+ *
+ * In queue mode the claim is completed once the event is durably enqueued (the queue, not the claim, now holds it),
+ * and released when the enqueue fails (503 `queue_unavailable`, so Scalekit retries).
  */
 @Injectable()
 export class ScalekitEventProcessor implements BeforeApplicationShutdown, OnApplicationShutdown {
@@ -29,6 +35,11 @@ export class ScalekitEventProcessor implements BeforeApplicationShutdown, OnAppl
     @Inject(ScalekitEventDispatcher) private readonly dispatcher: ScalekitEventDispatcher,
     @Inject(ScalekitWebhookConfig) private readonly config: ScalekitWebhookConfig,
   ) {}
+
+  /** Whether accepted events go to a queue (queue mode) rather than to the handlers at once. */
+  get queued(): boolean {
+    return this.config.processing.mode === 'queue';
+  }
 
   process(event: AnyScalekitEvent, delivery: ScalekitDelivery, request?: object): Promise<ScalekitProcessingOutcome> {
     if (this.closing) {
@@ -57,14 +68,31 @@ export class ScalekitEventProcessor implements BeforeApplicationShutdown, OnAppl
     if (ticket) {
       this.held.add(ticket);
     }
+    const processing = this.config.processing;
     try {
-      await this.dispatcher.dispatch(event, delivery, request);
+      if (processing.mode === 'queue') {
+        await this.enqueue(processing.queue, event, delivery);
+      } else {
+        await this.dispatcher.dispatch(event, delivery, request);
+      }
     } catch (error) {
       await this.end(ticket, 'release', event);
       throw error;
     }
     await this.end(ticket, 'complete', event);
-    return 'processed';
+    return processing.mode === 'queue' ? 'queued' : 'processed';
+  }
+
+  private async enqueue(queue: ScalekitQueue, event: AnyScalekitEvent, delivery: ScalekitDelivery): Promise<void> {
+    try {
+      await queue.enqueue({ event, delivery: toQueuedDelivery(delivery) });
+    } catch (error) {
+      this.logger.error(`Could not enqueue event ${event.id} (${event.type}): ${errorMessage(error)}; answered 503, Scalekit will retry`);
+      throw new ScalekitWebhookError('queue_unavailable', `enqueue of ${event.id} failed: ${errorMessage(error)}`, {
+        cause: error,
+        headers: { 'Retry-After': '5' },
+      });
+    }
   }
 
   /** Ends a claim. A store failure here is logged, not thrown: the handlers' outcome is what the sender must see. */
@@ -117,6 +145,17 @@ export class ScalekitEventProcessor implements BeforeApplicationShutdown, OnAppl
   async onApplicationShutdown(): Promise<void> {
     await this.config.idempotency?.store.close?.();
   }
+}
+
+/** The JSON form of a delivery, as stored with a queued job. */
+function toQueuedDelivery(delivery: ScalekitDelivery): ScalekitQueuedDelivery {
+  return {
+    webhookId: delivery.webhookId,
+    timestamp: delivery.timestamp.toISOString(),
+    receivedAt: delivery.receivedAt.toISOString(),
+    headers: { ...delivery.headers },
+    ...(delivery.endpoint === undefined ? {} : { endpoint: delivery.endpoint }),
+  };
 }
 
 function errorMessage(error: unknown): string {

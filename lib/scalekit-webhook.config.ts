@@ -4,8 +4,24 @@ import {
   ScalekitWebhookError,
   ScalekitWebhookVerifier,
 } from './core/index.js';
+import { isScalekitQueue, type ScalekitQueue } from './core/queue/index.js';
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_WEBHOOK_PATH } from './scalekit-webhook.constants.js';
-import type { ScalekitIdempotencyOptions, ScalekitWebhookModuleOptions } from './scalekit-webhook.interfaces.js';
+import type {
+  ScalekitIdempotencyOptions,
+  ScalekitQueueProcessingOptions,
+  ScalekitWebhookModuleOptions,
+} from './scalekit-webhook.interfaces.js';
+
+/** How a registration processes accepted events. */
+export type ScalekitProcessingConfig =
+  | { readonly mode: 'inline' }
+  | {
+      readonly mode: 'queue';
+      readonly queue: ScalekitQueue;
+      /** Whether this instance runs workers. */
+      readonly workers: boolean;
+      readonly onFailed: ScalekitQueueProcessingOptions['onFailed'];
+    };
 
 const DEFAULT_IDEMPOTENCY_TTL_SECONDS = 86_400;
 const DEFAULT_IDEMPOTENCY_LEASE_SECONDS = 60;
@@ -20,6 +36,7 @@ export class ScalekitWebhookConfig {
   /** Absent when idempotency is off. */
   readonly idempotency: IdempotencyGate | undefined;
   readonly shutdownTimeoutMs: number;
+  readonly processing: ScalekitProcessingConfig;
 
   constructor(
     options: ScalekitWebhookModuleOptions,
@@ -27,6 +44,8 @@ export class ScalekitWebhookConfig {
     readonly endpoint: string | undefined,
     /** The built-in controller's route, without surrounding slashes. */
     readonly path: string = DEFAULT_WEBHOOK_PATH,
+    /** Whether the registration has its HTTP endpoint (the `receiver` extra). */
+    readonly receiver: boolean = true,
   ) {
     this.path = path.replace(/^\/+|\/+$/g, '');
     if (options === null || typeof options !== 'object') {
@@ -39,6 +58,12 @@ export class ScalekitWebhookConfig {
     }
     this.shutdownTimeoutMs = seconds(options.shutdownTimeoutSeconds, 10, 'shutdownTimeoutSeconds') * 1000;
     this.idempotency = options.idempotency === false ? undefined : this.buildGate(options.idempotency ?? {});
+    this.processing = buildProcessing(options.processing);
+    if (!receiver && (this.processing.mode !== 'queue' || !this.processing.workers)) {
+      throw invalid(
+        'registration with `receiver: false` has no endpoint, so it must run workers: give it `processing: { mode: \'queue\', queue }` (with `workers` left true)',
+      );
+    }
   }
 
   private buildGate(options: ScalekitIdempotencyOptions): IdempotencyGate {
@@ -70,6 +95,11 @@ export class ScalekitWebhookConfig {
         ? { store: this.idempotency.store.constructor.name, ...this.idempotency.options }
         : false,
       shutdownTimeoutMs: this.shutdownTimeoutMs,
+      // Shown only when they differ from the defaults (inline processing, with an endpoint).
+      ...(this.processing.mode === 'queue'
+        ? { processing: { mode: 'queue', queue: this.processing.queue.constructor.name, workers: this.processing.workers } }
+        : {}),
+      ...(this.receiver ? {} : { receiver: false }),
       secret: '[hidden]',
     };
   }
@@ -77,6 +107,37 @@ export class ScalekitWebhookConfig {
   [Symbol.for('nodejs.util.inspect.custom')](): string {
     return `ScalekitWebhookConfig ${JSON.stringify(this.toJSON())}`;
   }
+}
+
+function buildProcessing(value: ScalekitWebhookModuleOptions['processing']): ScalekitProcessingConfig {
+  if (value === undefined || value === 'inline') {
+    return { mode: 'inline' };
+  }
+  if (value === null || typeof value !== 'object' || value.mode !== 'queue') {
+    throw invalid(`processing must be 'inline' or { mode: 'queue', queue } (got ${describe(value)})`);
+  }
+  if (!isScalekitQueue(value.queue)) {
+    throw invalid(
+      'processing.queue must be a ScalekitQueue (new BullMqScalekitQueue({ connection }) or new InMemoryScalekitQueue())',
+    );
+  }
+  const workers = value.workers ?? true;
+  if (typeof workers !== 'boolean') {
+    throw invalid(`processing.workers must be true or false (got ${describe(workers)})`);
+  }
+  if (!workers && value.queue.durable === false) {
+    throw invalid(
+      'processing.workers is false, but the queue lives in this process only: nothing would ever process its events',
+    );
+  }
+  if (value.onFailed !== undefined && typeof value.onFailed !== 'function') {
+    throw invalid('processing.onFailed must be a function');
+  }
+  return { mode: 'queue', queue: value.queue, workers, onFailed: value.onFailed };
+}
+
+function describe(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : value === null ? 'null' : typeof value;
 }
 
 function invalid(message: string): ScalekitWebhookError {

@@ -1,12 +1,16 @@
-import { Controller, HttpCode, Inject, Post, Req, type Type, UseFilters, UseGuards } from '@nestjs/common';
+import { Controller, HttpCode, Inject, Post, Req, Res, type Type, UseFilters, UseGuards } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
 import { parseScalekitEventPayload } from './core/index.js';
 import { ScalekitEventProcessor } from './scalekit-event.processor.js';
 import { SCALEKIT_DELIVERY_KEY } from './scalekit-webhook.constants.js';
 import { ScalekitWebhookExceptionFilter } from './scalekit-webhook.filter.js';
 import { ScalekitWebhookGuard, type ScalekitWebhookRequest } from './scalekit-webhook.guard.js';
 
+/** The body of every 2xx: `{"received":true}` (200, inline), `{"received":true,"queued":true}` (202, queue mode). */
 export interface ScalekitWebhookReceipt {
   received: true;
+  /** Queue mode: the event is durably queued; workers run its handlers. */
+  queued?: true;
 }
 
 /**
@@ -18,15 +22,29 @@ export function createScalekitWebhookController(path: string, decorators: readon
   @UseGuards(ScalekitWebhookGuard)
   @UseFilters(ScalekitWebhookExceptionFilter)
   class ScalekitWebhookController {
-    constructor(@Inject(ScalekitEventProcessor) private readonly processor: ScalekitEventProcessor) {}
+    constructor(
+      @Inject(ScalekitEventProcessor) private readonly processor: ScalekitEventProcessor,
+      @Inject(HttpAdapterHost) private readonly adapterHost: HttpAdapterHost,
+    ) {}
 
-    /** Guard (verify) → parse and validate → process (idempotency, dispatch). */
+    /**
+     * Guard (verify) → parse and validate → process (idempotency, then dispatch, or enqueue). 200 once handled
+     * inline; 202 once durably queued (the status is set through the HTTP adapter: Express and Fastify alike).
+     */
     @Post()
     @HttpCode(200)
-    async receive(@Req() request: ScalekitWebhookRequest): Promise<ScalekitWebhookReceipt> {
+    async receive(
+      @Req() request: ScalekitWebhookRequest,
+      @Res({ passthrough: true }) response: unknown,
+    ): Promise<ScalekitWebhookReceipt> {
       const delivery = request[SCALEKIT_DELIVERY_KEY]!;
       const event = parseScalekitEventPayload(request.rawBody ?? Buffer.alloc(0));
-      await this.processor.process(event, delivery, request);
+      const outcome = await this.processor.process(event, delivery, request);
+      // Queue mode answers 202 for the first copy ('queued') and for copies of an event already accepted ('duplicate').
+      if (outcome === 'queued' || (outcome === 'duplicate' && this.processor.queued)) {
+        this.adapterHost.httpAdapter.status(response, 202);
+        return { received: true, queued: true };
+      }
       return { received: true };
     }
   }

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { IdempotencyStore } from './core/index.js';
+import type { AnyScalekitEvent, IdempotencyStore } from './core/index.js';
+import type { ScalekitJobFailureInfo, ScalekitQueue } from './core/queue/index.js';
 
 /** Handle each event once: see the README's "Exactly once" section. */
 export interface ScalekitIdempotencyOptions {
@@ -12,6 +13,29 @@ export interface ScalekitIdempotencyOptions {
   leaseSeconds?: number;
 }
 
+/** What the dead-letter hook learns about an event that failed its last attempt. */
+export interface ScalekitDeadLetterInfo extends ScalekitJobFailureInfo {
+  /** The delivery as the handlers received it. */
+  delivery: ScalekitDelivery;
+}
+
+/**
+ * Queue mode: the endpoint verifies, validates, claims the event id, enqueues the event and answers 202; workers run
+ * the handlers. See the README's "Scaling out" section.
+ */
+export interface ScalekitQueueProcessingOptions {
+  mode: 'queue';
+  /** Where events wait: `new BullMqScalekitQueue({ connection })` in production, `new InMemoryScalekitQueue()` in development. */
+  queue: ScalekitQueue;
+  /** Whether this instance also runs workers. Default true; `false` for an instance that only receives. */
+  workers?: boolean;
+  /**
+   * Dead letter: called once when an event failed its last attempt (it is also logged as an error, and a BullMQ queue
+   * keeps it in its failed set). Errors it throws are logged.
+   */
+  onFailed?: (event: AnyScalekitEvent, error: unknown, info: ScalekitDeadLetterInfo) => void | Promise<void>;
+}
+
 /** Options that may come from configuration (`forRoot`, or the factory of `forRootAsync`). */
 export interface ScalekitWebhookModuleOptions {
   /** Endpoint signing secret (`whsec_…`), or several during rotation: any of them verifies. Required. */
@@ -22,8 +46,13 @@ export interface ScalekitWebhookModuleOptions {
   maxBodyBytes?: number;
   /** Deduplication by event id (on by default, in memory), or `false` to run handlers for every copy. */
   idempotency?: ScalekitIdempotencyOptions | false;
-  /** On `app.close()`, how long in-flight deliveries may still run before their claims are released. Default 10. */
+  /**
+   * On `app.close()`, how long in-flight deliveries may still run before their claims are released (queue mode: also
+   * how long workers may finish their active jobs before returning them). Default 10.
+   */
   shutdownTimeoutSeconds?: number;
+  /** `'inline'` (default): handlers run before the answer (200). Queue mode: answer 202 at once, handlers run in workers. */
+  processing?: 'inline' | ScalekitQueueProcessingOptions;
 }
 
 /** Options fixed when the module is imported (also for `forRootAsync`), because they shape routes. */
@@ -36,6 +65,11 @@ export interface ScalekitWebhookModuleExtras {
   decorators?: ClassDecorator[];
   /** Name of this endpoint, when several Scalekit environments post to one app (see `@OnScalekitEvent`). */
   name?: string;
+  /**
+   * Whether this registration has its HTTP endpoint. Default true. `false` makes a worker-only instance (no
+   * controller, no route), which requires queue mode with workers.
+   */
+  receiver?: boolean;
 }
 
 /** The second argument of every handler. */
@@ -50,6 +84,14 @@ export interface ScalekitDelivery {
   headers: IncomingHttpHeaders;
   /** The `name` of the endpoint that received it, when set. */
   endpoint?: string;
+  /** Queue mode only: the job running the handlers. */
+  job?: ScalekitDeliveryJob;
+}
+
+/** In queue mode, which attempt at the event this is. */
+export interface ScalekitDeliveryJob {
+  /** 1 for the first run, 2 for the first retry… */
+  attempt: number;
 }
 
 /** Options of `@OnScalekitEvent()`. */

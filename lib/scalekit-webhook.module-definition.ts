@@ -18,24 +18,29 @@ export const {
   .setClassMethodName('forRoot')
   .setFactoryMethodName('createScalekitWebhookOptions')
   .setExtras<ScalekitWebhookModuleExtras>(
-    { path: DEFAULT_WEBHOOK_PATH, isGlobal: false, decorators: [], name: undefined },
-    (definition, extras): DynamicModule => ({
-      ...definition,
-      global: extras.isGlobal,
-      controllers: [createScalekitWebhookController(extras.path ?? DEFAULT_WEBHOOK_PATH, extras.decorators)],
-      providers: [
-        ...(definition.providers ?? []),
-        {
-          provide: ScalekitWebhookConfig,
-          useFactory: (options: ScalekitWebhookModuleOptions) => new ScalekitWebhookConfig(options, extras.name, extras.path ?? DEFAULT_WEBHOOK_PATH),
-          inject: [SCALEKIT_WEBHOOK_MODULE_OPTIONS],
-        },
-      ],
-    }),
+    { path: DEFAULT_WEBHOOK_PATH, isGlobal: false, decorators: [], name: undefined, receiver: true },
+    (definition, extras): DynamicModule => {
+      const receiver = extras.receiver ?? true;
+      return {
+        ...definition,
+        global: extras.isGlobal,
+        // A worker-only registration (`receiver: false`) has no route at all.
+        controllers: receiver ? [createScalekitWebhookController(extras.path ?? DEFAULT_WEBHOOK_PATH, extras.decorators)] : [],
+        providers: [
+          ...(definition.providers ?? []),
+          {
+            provide: ScalekitWebhookConfig,
+            useFactory: (options: ScalekitWebhookModuleOptions) =>
+              new ScalekitWebhookConfig(options, extras.name, extras.path ?? DEFAULT_WEBHOOK_PATH, receiver),
+            inject: [SCALEKIT_WEBHOOK_MODULE_OPTIONS],
+          },
+        ],
+      };
+    },
   )
   .build();
 
-/** What `ScalekitWebhookModule.forRoot()` takes: the options plus `path`, `isGlobal`, `decorators`, `name`. */
+/** What `ScalekitWebhookModule.forRoot()` takes: the options plus `path`, `isGlobal`, `decorators`, `name`, `receiver`. */
 export type ScalekitWebhookForRootOptions = typeof OPTIONS_TYPE;
 /** What `ScalekitWebhookModule.forRootAsync()` takes: `useFactory`/`useClass`/`useExisting` plus the extras. */
 export type ScalekitWebhookForRootAsyncOptions = typeof ASYNC_OPTIONS_TYPE;

@@ -3,17 +3,18 @@ import { DiscoveryModule } from '@nestjs/core';
 import { ScalekitEventDispatcher } from './scalekit-event.dispatcher.js';
 import { ScalekitEventExplorer } from './scalekit-event.explorer.js';
 import { ScalekitEventProcessor } from './scalekit-event.processor.js';
+import { ScalekitEventWorker } from './scalekit-event.worker.js';
 import { ScalekitWebhookConfig } from './scalekit-webhook.config.js';
 import { ScalekitWebhookGuard } from './scalekit-webhook.guard.js';
 import { ConfigurableScalekitWebhookModule } from './scalekit-webhook.module-definition.js';
 
 /**
  * Receives Scalekit webhooks: `ScalekitWebhookModule.forRoot({ secret })` (or `forRootAsync`) registers a verified
- * endpoint and routes events to `@OnScalekitEvent()` methods.
+ * endpoint and routes events to `@OnScalekitEvent()` methods, at once (inline) or through a queue and its workers.
  */
 @Module({
   imports: [DiscoveryModule],
-  providers: [ScalekitEventDispatcher, ScalekitEventExplorer, ScalekitEventProcessor, ScalekitWebhookGuard],
+  providers: [ScalekitEventDispatcher, ScalekitEventExplorer, ScalekitEventProcessor, ScalekitEventWorker, ScalekitWebhookGuard],
   exports: [ScalekitWebhookGuard, ScalekitWebhookConfig, ScalekitEventDispatcher, ScalekitEventProcessor],
 })
 export class ScalekitWebhookModule extends ConfigurableScalekitWebhookModule {}

@@ -20,6 +20,7 @@ export type ScalekitWebhookErrorCode =
   | 'in_flight'
   | 'store_unavailable'
   | 'shutting_down'
+  | 'queue_unavailable'
   | 'invalid_options';
 
 interface ErrorKind {
@@ -53,6 +54,7 @@ export const SCALEKIT_WEBHOOK_ERRORS: Readonly<Record<ScalekitWebhookErrorCode, 
   in_flight: { status: 409, publicMessage: 'This event is already being processed' },
   store_unavailable: { status: 503, publicMessage: 'Webhook receiver temporarily unavailable' },
   shutting_down: { status: 503, publicMessage: 'Webhook receiver is shutting down' },
+  queue_unavailable: { status: 503, publicMessage: 'Webhook queue temporarily unavailable' },
   invalid_options: { status: 500, publicMessage: 'Webhook receiver misconfigured' },
 });
 

@@ -1,0 +1,20 @@
+export {
+  isScalekitQueue,
+  type ScalekitJobFailureInfo,
+  type ScalekitJobProcessor,
+  type ScalekitQueue,
+  type ScalekitQueueCloseOptions,
+  type ScalekitQueuedDelivery,
+  type ScalekitQueueJob,
+  type ScalekitQueueWorkerHooks,
+  scalekitJobKey,
+} from './scalekit-queue.js';
+export { InMemoryScalekitQueue, type InMemoryScalekitQueueOptions } from './in-memory-scalekit-queue.js';
+export {
+  type BullMqBackoffOptions,
+  type BullMqKeepJobs,
+  type BullMqRedisClient,
+  BullMqScalekitQueue,
+  type BullMqScalekitQueueOptions,
+  DEFAULT_BULLMQ_QUEUE_NAME,
+} from './bullmq-scalekit-queue.js';
