@@ -87,12 +87,10 @@ export class ScalekitWebhookVerifier {
 
     const candidates = decodeV1Signatures(signatures);
     if (candidates.length > 0) {
-      const body = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload;
       for (const key of this.#keys) {
-        const expected = createHmac('sha256', key.bytes)
-          .update(`${webhookId}.${rawTimestamp}.`)
-          .update(body)
-          .digest();
+        const hmac = createHmac('sha256', key.bytes).update(`${webhookId}.${rawTimestamp}.`);
+        // A string is hashed as its UTF-8 bytes without an intermediate Buffer.
+        const expected = (typeof payload === 'string' ? hmac.update(payload, 'utf8') : hmac.update(payload)).digest();
         for (const candidate of candidates) {
           if (timingSafeEqual(expected, candidate)) {
             return { webhookId, timestamp };
