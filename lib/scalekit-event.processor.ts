@@ -27,7 +27,9 @@ export type ScalekitProcessingOutcome = 'processed' | 'queued' | 'duplicate';
 @Injectable()
 export class ScalekitEventProcessor implements BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger(SCALEKIT_LOGGER_CONTEXT);
-  private readonly running = new Set<Promise<ScalekitProcessingOutcome>>();
+  /** Deliveries being processed, and what to call when the last one ends (set while shutting down). */
+  private active = 0;
+  private onDrained: (() => void) | undefined;
   private readonly held = new Set<IdempotencyTicket>();
   private closing = false;
 
@@ -41,19 +43,20 @@ export class ScalekitEventProcessor implements BeforeApplicationShutdown, OnAppl
     return this.config.processing.mode === 'queue';
   }
 
-  process(event: AnyScalekitEvent, delivery: ScalekitDelivery, request?: object): Promise<ScalekitProcessingOutcome> {
+  async process(event: AnyScalekitEvent, delivery: ScalekitDelivery, request?: object): Promise<ScalekitProcessingOutcome> {
     if (this.closing) {
-      return Promise.reject(
-        new ScalekitWebhookError('shutting_down', `refused ${event.id}: the application is shutting down`, {
-          headers: { 'Retry-After': '5' },
-        }),
-      );
+      throw new ScalekitWebhookError('shutting_down', `refused ${event.id}: the application is shutting down`, {
+        headers: { 'Retry-After': '5' },
+      });
     }
-    const run = this.run(event, delivery, request);
-    this.running.add(run);
-    const forget = () => this.running.delete(run);
-    run.then(forget, forget);
-    return run;
+    this.active++;
+    try {
+      return await this.run(event, delivery, request);
+    } finally {
+      if (--this.active === 0) {
+        this.onDrained?.();
+      }
+    }
   }
 
   private async run(event: AnyScalekitEvent, delivery: ScalekitDelivery, request?: object): Promise<ScalekitProcessingOutcome> {
@@ -118,13 +121,15 @@ export class ScalekitEventProcessor implements BeforeApplicationShutdown, OnAppl
 
   async beforeApplicationShutdown(): Promise<void> {
     this.closing = true;
-    if (this.running.size === 0) {
+    if (this.active === 0) {
       return;
     }
-    this.logger.log(`Shutting down: waiting up to ${this.config.shutdownTimeoutMs} ms for ${this.running.size} delivery(ies)`);
+    this.logger.log(`Shutting down: waiting up to ${this.config.shutdownTimeoutMs} ms for ${this.active} delivery(ies)`);
     let timer: NodeJS.Timeout | undefined;
     const drained = await Promise.race([
-      Promise.allSettled([...this.running]).then(() => true),
+      new Promise<true>((resolve) => {
+        this.onDrained = () => resolve(true);
+      }),
       new Promise<false>((resolve) => {
         timer = setTimeout(() => resolve(false), this.config.shutdownTimeoutMs);
       }),

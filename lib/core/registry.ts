@@ -112,6 +112,15 @@ export async function runScalekitHandlers<H, A extends unknown[]>(
   invoke: (handler: H, ...args: A) => unknown,
   ...args: A
 ): Promise<ScalekitHandlerFailure<H>[]> {
+  if (handlers.length === 1) {
+    // The common case, without allSettled's bookkeeping.
+    try {
+      await invoke(handlers[0]!, ...args);
+      return [];
+    } catch (error) {
+      return [{ handler: handlers[0]!, error }];
+    }
+  }
   const settled = await Promise.allSettled(handlers.map(async (handler) => invoke(handler, ...args)));
   const failures: ScalekitHandlerFailure<H>[] = [];
   settled.forEach((outcome, index) => {
