@@ -23,10 +23,10 @@ export function fixtureEvent() {
 }
 
 /**
- * `count` distinct deliveries of the fixture (each its own event `id`, `webhook-id` and signature), all signed now.
- * Pre-signed in the load generator before a measurement starts, so signing never overlaps the measured window.
+ * A signer of distinct deliveries of the fixture: `sign(i)` gives delivery number `i` (its own event `id`,
+ * `webhook-id` and signature), all with the timestamp of the signer's creation.
  */
-export function signPool(count, tag = 'x') {
+export function deliverySigner(tag = 'x') {
   const event = fixtureEvent();
   const marker = '__BENCH_EVENT_ID__';
   const template = JSON.stringify({ ...event, id: marker });
@@ -34,13 +34,12 @@ export function signPool(count, tag = 'x') {
   const head = template.slice(0, at);
   const tail = template.slice(at + marker.length);
   const timestamp = String(Math.floor(Date.now() / 1000));
-  const pool = new Array(count);
-  for (let i = 0; i < count; i++) {
+  return (i) => {
     const n = `${tag}${i.toString(36).padStart(7, '0')}`;
     const body = Buffer.from(`${head}evt_bench${n}${tail}`, 'utf8');
     const webhookId = `msg_bench${n}`;
     const signature = createHmac('sha256', KEY).update(`${webhookId}.${timestamp}.`).update(body).digest('base64');
-    pool[i] = {
+    return {
       body,
       headers: {
         'content-type': 'application/json',
@@ -49,7 +48,18 @@ export function signPool(count, tag = 'x') {
         'webhook-signature': `v1,${signature}`,
       },
     };
-  }
+  };
+}
+
+/**
+ * `count` distinct deliveries, pre-signed in the load generator before a measurement starts so that signing does
+ * not overlap the measured window. `pool.sign(i)` signs more (same tag and timestamp) if a run outlasts the pool.
+ */
+export function signPool(count, tag = 'x') {
+  const sign = deliverySigner(tag);
+  const pool = new Array(count);
+  for (let i = 0; i < count; i++) pool[i] = sign(i);
+  pool.sign = sign;
   return pool;
 }
 

@@ -67,7 +67,7 @@ function locate(url) {
   }
   const nm = path.lastIndexOf('node_modules/');
   if (nm !== -1) return path.slice(nm + 'node_modules/'.length);
-  return path.startsWith('/') ? relative(ROOT, path) : path;
+  return (path.startsWith('/') ? relative(ROOT, path) : path).replace(/^bench\/\.snapshot\/esm\//, 'dist/esm/');
 }
 
 function areaOf(url, name) {
@@ -76,6 +76,7 @@ function areaOf(url, name) {
   if (!url) return 'NATIVE';
   const path = url.startsWith('file://') ? url.slice('file://'.length) : url;
   if (path.startsWith('node:')) return 'NODE';
+  if (path.includes('/bench/.snapshot/')) return 'OURS';
   if (!path.includes('/node_modules/') && (path.includes(`${ROOT}/dist/`) || path.includes(`${ROOT}/lib/`))) {
     return 'OURS';
   }

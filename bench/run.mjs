@@ -3,12 +3,15 @@
 //   npm run bench -- --quick      smoke run for CI (about a minute), writes bench/RESULTS.quick.md; figures meaningless
 // Options: --rounds N  --duration S  --connections C  --cases a,b,c,d,e  --platforms express,fastify
 //          --only http,memory,verify,startup,store  --out FILE  --no-write
+//          --no-snapshot: import dist/esm directly instead of a copy taken at start; --keep-snapshot: reuse the copy of
+//          the previous run (profile the very build that was measured)
 //          --profile [--profile-no-inline]: run the module's servers (d, e) under `node --cpu-prof`, write the
 //          profiles to bench/profiles/ and their summary to bench/profiles/SUMMARY.md (throughput is then distorted).
 // Exit status: non-zero when a script breaks or any response is not 2xx; a missed target is reported, not fatal.
 import autocannon from 'autocannon';
 import { fork } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { register } from 'node:module';
 import os from 'node:os';
 import { join, relative } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -35,14 +38,13 @@ const config = {
   cases: (value('--cases') ?? 'a,b,c,d,e').split(','),
   platforms: (value('--platforms') ?? 'express,fastify').split(','),
   only: value('--only')?.split(','),
-  memoryRounds: 5,
+  memoryRounds: QUICK ? 5 : 10,
   memoryPerRound: QUICK ? 2_000 : 20_000,
   verifyRounds: QUICK ? 2 : 7,
   verifySliceMs: QUICK ? 50 : 400,
   startupRuns: QUICK ? 2 : 9,
   startupLoggerRuns: QUICK ? 1 : 5,
-  storeIds: QUICK ? 150_000 : 1_000_000,
-  maxPool: 300_000,
+  maxPool: 500_000,
   /** A measurement during which other processes used more than this share of a core is repeated (full runs). */
   maxOthersCpu: 0.15,
   retries: QUICK ? 0 : 2,
@@ -53,6 +55,10 @@ const config = {
 const sections = new Set(config.only ?? ['http', 'memory', 'verify', 'startup', 'store']);
 const outFile = value('--out') ?? join(BENCH_DIR, PROFILE ? 'profiles/SUMMARY.md' : QUICK ? 'RESULTS.quick.md' : 'RESULTS.md');
 const PROFILE_DIR = join(BENCH_DIR, 'profiles');
+/** Every process resolves the library to a copy of dist/esm taken at start (see snapshot-hooks.mjs). */
+const SNAPSHOT = !has('--no-snapshot');
+const SNAPSHOT_DIR = join(BENCH_DIR, '.snapshot');
+const LIB_ARGV = SNAPSHOT ? ['--import', join(BENCH_DIR, 'use-snapshot.mjs')] : [];
 
 const CASE_LABEL = {
   a: 'a. raw node:http + node:crypto + JSON.parse',
@@ -60,6 +66,7 @@ const CASE_LABEL = {
   c: 'c. Nest controller + @scalekit-sdk/node verifyWebhookPayload',
   d: 'd. this module, 1 handler',
   e: 'e. this module, 1,000 handler methods / 100 providers',
+  f: 'f. (diagnosis) d with `idempotency: false`',
 };
 
 const failures = [];
@@ -70,7 +77,7 @@ const log = (...parts) => console.error(...parts);
 
 /** Forks a script; resolves when it sends a message of `type`; rejects when it exits early or times out. */
 function forkChild(script, args, { execArgv = [], silent = true } = {}) {
-  const child = fork(join(BENCH_DIR, script), args, { execArgv, silent, cwd: ROOT });
+  const child = fork(join(BENCH_DIR, script), args, { execArgv: [...LIB_ARGV, ...execArgv], silent, cwd: ROOT });
   let stderr = '';
   if (silent) {
     child.stdout.resume();
@@ -128,8 +135,9 @@ function forkChild(script, args, { execArgv = [], silent = true } = {}) {
 // Load.
 
 /**
- * Runs autocannon against `port`, each request a distinct pre-signed delivery from `pool` (cycled when the run
- * outlasts it). Latency percentiles are computed from autocannon's per-response times (sub-millisecond), 2xx only.
+ * Runs autocannon against `port`, each request a distinct delivery: pre-signed ones from `pool`, then (if the run
+ * outlasts the pool) signed on the fly, never repeated. Latency percentiles are computed from autocannon's
+ * per-response times (sub-millisecond), 2xx only.
  */
 function load(port, pool, { duration, amount }) {
   let next = 0;
@@ -146,7 +154,9 @@ function load(port, pool, { duration, amount }) {
         method: 'POST',
         path: PATH,
         setupRequest: (request) => {
-          const delivery = pool[next++ % pool.length];
+          // Never repeat a delivery: with idempotency, a copy is acknowledged without running handlers.
+          const delivery = next < pool.length ? pool[next] : pool.sign(next);
+          next++;
           request.method = 'POST';
           request.path = PATH;
           request.headers = delivery.headers;
@@ -164,7 +174,7 @@ function load(port, pool, { duration, amount }) {
       const sorted = latencies.subarray(0, count).sort();
       const pct = (p) => (count === 0 ? NaN : sorted[Math.min(count - 1, Math.floor((p / 100) * count))]);
       resolve({
-        reqPerSec: result.requests.average,
+        reqPerSec: result['2xx'] / result.duration,
         total2xx: result['2xx'],
         non2xx: result.non2xx,
         errors: result.errors,
@@ -244,8 +254,9 @@ async function measureServer(caseId, platform, round) {
     // Warm-up (discarded): JIT, connection set-up; its rate sizes the pool of the measured run.
     const warm = await load(ready.port, signPool(20_000, newTag()), { duration: config.warmup });
     checkResponses(`${label} (warm-up)`, warm);
+    // Enough distinct deliveries for the measured run (twice the warm-up rate), within maxPool.
     const expected = Math.ceil(warm.reqPerSec * config.duration * 2);
-    const pool = signPool(Math.min(config.maxPool, Math.max(20_000, expected)), newTag());
+    const pool = signPool(Math.min(config.maxPool, Math.max(QUICK ? 20_000 : 100_000, expected)), newTag());
     if (config.quietWaitMs > 0) await waitForQuiet(config.quietWaitMs);
     if (PROFILE) {
       const started = server.next('profile-started');
@@ -283,7 +294,7 @@ async function measureServer(caseId, platform, round) {
       ...result,
       info: ready.info,
       poolSize: pool.length,
-      reused: Math.max(0, result.sent - pool.length),
+      signedDuringRun: Math.max(0, result.sent - pool.length),
       serverCpuUsPerReq: (serverCpuMs * 1000) / handled,
       handled,
       profileFile: PROFILE ? profileFile : undefined,
@@ -316,7 +327,7 @@ async function runHttp() {
       samples.get(`${caseId}/${platform}`).push(result);
       log(
         `  ${caseId}/${platform.padEnd(7)} ${fmtInt(result.reqPerSec).padStart(7)} req/s  p50 ${fmt(result.p50)} ms  p99 ${fmt(result.p99)} ms  ` +
-          `server ${fmt(result.serverCpuUsPerReq, 0)} µs CPU/req  others ${fmt(result.othersCpu * 100, 0)}%  (${fmtInt(result.total2xx)} × 2xx, pool ${fmtInt(result.poolSize)}${result.reused ? `, ${fmtInt(result.reused)} reused` : ''})`,
+          `server ${fmt(result.serverCpuUsPerReq, 0)} µs CPU/req  others ${fmt(result.othersCpu * 100, 0)}%  (${fmtInt(result.total2xx)} × 2xx, pool ${fmtInt(result.poolSize)}${result.signedDuringRun ? `, ${fmtInt(result.signedDuringRun)} signed during the run` : ''})`,
       );
     }
   }
@@ -332,7 +343,7 @@ async function runHttp() {
       cpuUs: median(runs.map((r) => r.serverCpuUsPerReq)),
       othersCpu: Math.max(...runs.map((r) => r.othersCpu)),
       info: runs[0]?.info ?? {},
-      reused: runs.reduce((sum, r) => sum + r.reused, 0),
+      signedDuringRun: runs.reduce((sum, r) => sum + r.signedDuringRun, 0),
       responses: runs.reduce((sum, r) => sum + r.total2xx, 0),
     };
   }
@@ -367,35 +378,34 @@ async function runMemory(platform) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// 4b. Idempotency store memory (only when the library exports MemoryIdempotencyStore).
+// 4b. Idempotency store memory: bench/idempotency-memory.mjs (written separately), run as it is when the library
+// exports MemoryIdempotencyStore; its output is quoted in the results.
 
 async function runStore() {
   const lib = await import('nestjs-scalekit-webhooks');
   if (!('MemoryIdempotencyStore' in lib)) {
     return { skipped: 'MemoryIdempotencyStore is not exported by the library yet' };
   }
-  const ours = forkChild('store-memory.mjs', [String(config.storeIds)], { execArgv: ['--expose-gc'] });
-  const result = await ours.next('store', 600_000);
-  await ours.exit();
-  let external;
   const script = join(BENCH_DIR, 'idempotency-memory.mjs');
-  if (existsSync(script)) {
-    // Written separately; run as it is and quote its output.
-    try {
-      const output = execFileSync(process.execPath, ['--expose-gc', script, ...(QUICK ? ['--quick'] : [])], {
-        cwd: ROOT,
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'pipe'],
-        timeout: 600_000,
-        maxBuffer: 10 * 1024 * 1024,
-      });
-      external = { ok: true, output: output.trim() };
-    } catch (error) {
-      failures.push(`bench/idempotency-memory.mjs failed: ${error.message.split('\n')[0]}`);
-      external = { ok: false, output: `${error.stdout ?? ''}${error.stderr ?? ''}`.trim() || error.message };
-    }
+  if (!existsSync(script)) {
+    return { skipped: 'bench/idempotency-memory.mjs does not exist' };
   }
-  return { ...result, external };
+  const args = [...LIB_ARGV, '--expose-gc', script, ...(QUICK ? ['--quick'] : [])];
+  const startedAt = performance.now();
+  try {
+    const output = execFileSync(process.execPath, args, {
+      cwd: ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 900_000,
+      maxBuffer: 10 * 1024 * 1024,
+    });
+    log(output.trim().split('\n').map((line) => `  ${line}`).join('\n'));
+    return { command: `node ${args.map((a) => relative(ROOT, a) || a).join(' ')}`, output: output.trim(), seconds: (performance.now() - startedAt) / 1000 };
+  } catch (error) {
+    const detail = `${error.stdout ?? ''}${error.stderr ?? ''}`.trim() || error.message;
+    throw new Error(`bench/idempotency-memory.mjs failed:\n${detail}`);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -481,7 +491,7 @@ function machine() {
     autocannon: version('autocannon'),
     date: new Date().toISOString(),
     command: `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`,
-    commit,
+    commit: `${commit}${SNAPSHOT ? '; dist/esm as copied at start' : ''}`,
     os: `${os.type()} ${os.release()} ${os.arch()}`,
   };
 }
@@ -567,10 +577,10 @@ function report({ info, http, memory, store, verify, startup, loadStart, loadEnd
       }
       L.push('');
     }
-    const reused = Object.values(http).reduce((sum, s) => sum + s.reused, 0);
-    if (reused > 0) {
-      const which = Object.entries(http).filter(([, s]) => s.reused > 0).map(([k]) => k).join(', ');
-      L.push(`Deliveries reused (pool cycled, runs outlasted the pre-signed pool): ${fmtInt(reused)} in ${which}.`, '');
+    const late = Object.values(http).reduce((sum, s) => sum + s.signedDuringRun, 0);
+    if (late > 0) {
+      const which = Object.entries(http).filter(([, s]) => s.signedDuringRun > 0).map(([k]) => k).join(', ');
+      L.push(`Deliveries signed by the load generator during a run (it outlasted the pre-signed pool): ${fmtInt(late)} in ${which}.`, '');
     }
   }
 
@@ -625,20 +635,26 @@ function report({ info, http, memory, store, verify, startup, loadStart, loadEnd
   }
   if (memory) {
     L.push(
-      `Module with one handler (case d); ${config.memoryRounds} rounds × ${fmtInt(config.memoryPerRound)} distinct deliveries; ` +
-        'RSS and heap measured in the server after a forced GC.',
+      `Module with one handler (case d, default options: idempotency on, in memory, bounded to 100,000 event ids); ` +
+        `${config.memoryRounds} rounds × ${fmtInt(config.memoryPerRound)} distinct deliveries; RSS and heap measured in the ` +
+        'server after a forced GC. Growth is expected while the idempotency store fills up to its bound; the leak check ' +
+        'compares the last four rounds (heap; RSS also moves with allocator fragmentation).',
       '',
     );
     for (const m of memory) {
       L.push(`### ${m.platform}`, '', '| after requests | RSS MiB | heap used MiB |', '|---:|---:|---:|');
       L.push(`| 0 (started) | ${mib(m.start.rss)} | ${mib(m.start.heapUsed)} |`);
       for (const r of m.rounds) L.push(`| ${fmtInt(r.requests)} | ${mib(r.rss)} | ${mib(r.heapUsed)} |`);
-      const first = m.rounds[0];
+      // The default idempotency store keeps up to 100,000 event ids by design (and its Map grows its table once
+      // after that): the leak check compares the last four rounds, when the store is full (full run).
+      const from = Math.max(0, m.rounds.length - 4);
+      const first = m.rounds[from];
       const last = m.rounds[m.rounds.length - 1];
       const heapGrowth = last.heapUsed - first.heapUsed;
       L.push(
         '',
-        `Heap from round 1 to round ${m.rounds.length}: ${heapGrowth >= 0 ? '+' : ''}${mib(heapGrowth)} MiB; RSS ${last.rss - first.rss >= 0 ? '+' : ''}${mib(last.rss - first.rss)} MiB ` +
+        `Heap from ${fmtInt(first.requests)} to ${fmtInt(last.requests)} requests: ${heapGrowth >= 0 ? '+' : ''}${mib(heapGrowth)} MiB; ` +
+          `RSS ${last.rss - first.rss >= 0 ? '+' : ''}${mib(last.rss - first.rss)} MiB ` +
           `(${Math.abs(heapGrowth) < 2 * 1048576 ? 'no growth' : 'GROWING: investigate'}).`,
         '',
       );
@@ -649,21 +665,7 @@ function report({ info, http, memory, store, verify, startup, loadStart, loadEnd
     if (store.skipped) {
       L.push(`Skipped: ${store.skipped}.`, '');
     } else {
-      L.push(
-        `\`new MemoryIdempotencyStore()\` (defaults: maxKeys ${fmtInt(store.maxKeys)}), ${fmtInt(store.ids)} distinct event ids, ` +
-          `each claimed then completed. RSS after a forced GC.`,
-        '',
-        '| ids | RSS MiB | heap used MiB |',
-        '|---:|---:|---:|',
-        `| 0 | ${mib(store.before.rss)} | ${mib(store.before.heapUsed)} |`,
-        ...store.checkpoints.map((c) => `| ${fmtInt(c.ids)} | ${mib(c.rss)} | ${mib(c.heapUsed)} |`),
-        '',
-        `Keys held at the end: ${fmtInt(store.size)}. Throughput over the whole run: ${fmtInt(store.opsPerSecond)} claim+complete/s.`,
-        '',
-      );
-      if (store.external) {
-        L.push('Output of `bench/idempotency-memory.mjs`:', '', '```', store.external.output, '```', '');
-      }
+      L.push(`\`${store.command}\` (bench/idempotency-memory.mjs, quoted as it printed; ${fmt(store.seconds, 0)} s):`, '', '```', store.output, '```', '');
     }
   }
 
@@ -711,12 +713,12 @@ function profileReport(http) {
   ];
   const col = (key, area) => perCase[key]?.area[area] ?? 0;
   for (const platform of config.platforms) {
-    const keys = ['a/node', ...['b', 'c', 'd', 'e'].map((c) => `${c}/${platform}`)].filter((k) => perCase[k]);
+    const keys = ['a/node', ...['b', 'c', 'd', 'e', 'f'].map((c) => `${c}/${platform}`)].filter((k) => perCase[k]);
     const areas = [...new Set(keys.flatMap((k) => Object.keys(perCase[k].area)))].sort(
       (x, y) => (perCase[`d/${platform}`]?.area[y] ?? 0) - (perCase[`d/${platform}`]?.area[x] ?? 0),
     );
     const hasD = Boolean(perCase[`d/${platform}`]);
-    const diffs = hasD ? ['c', 'b'].filter((c) => perCase[`${c}/${platform}`]) : [];
+    const diffs = hasD ? ['c', 'b', 'f'].filter((c) => perCase[`${c}/${platform}`]) : [];
     L.push(`### ${platform}: µs of server CPU per request, by area`, '');
     L.push(`| area | ${keys.join(' | ')} |${diffs.map((c) => ` d − ${c} |`).join('')}`);
     L.push(`|---|${keys.map(() => '---:|').join('')}${diffs.map(() => '---:|').join('')}`);
@@ -749,6 +751,14 @@ async function main() {
   const started = performance.now();
   if (!existsSync(join(ROOT, 'dist', 'esm', 'index.js'))) {
     throw new Error('dist/esm is missing: run `npm run build` first (npm run bench does).');
+  }
+  if (SNAPSHOT && has('--keep-snapshot') && existsSync(join(SNAPSHOT_DIR, 'esm', 'index.js'))) {
+    register('./snapshot-hooks.mjs', import.meta.url); // the copy of the previous run (e.g. to profile the same build)
+  } else if (SNAPSHOT) {
+    rmSync(SNAPSHOT_DIR, { recursive: true, force: true });
+    cpSync(join(ROOT, 'dist', 'esm'), join(SNAPSHOT_DIR, 'esm'), { recursive: true });
+    if (!existsSync(join(SNAPSHOT_DIR, 'esm', 'index.js'))) throw new Error('dist/esm changed while it was being copied: run again');
+    register('./snapshot-hooks.mjs', import.meta.url);
   }
   if (PROFILE) {
     rmSync(PROFILE_DIR, { recursive: true, force: true });

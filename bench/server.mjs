@@ -4,6 +4,7 @@
 //   c  hand-written Nest controller verifying with @scalekit-sdk/node's verifyWebhookPayload over req.rawBody
 //   d  this module, one handler
 //   e  this module, 1,000 handler methods over 100 providers (wildcards included)
+//   f  (diagnosis, not run by default) d with `idempotency: false`
 // Protocol (IPC): sends {type:'ready', port, info}; answers {type:'stats'} with counters and memory (after a GC
 // when run with --expose-gc); exits on {type:'close'}.
 import 'reflect-metadata';
@@ -55,7 +56,7 @@ async function main() {
     const adapter = platform === 'fastify' ? new FastifyAdapter() : new ExpressAdapter();
     const app = await NestFactory.create(built.module, adapter, { rawBody: true, logger: false });
     await app.listen(0, '127.0.0.1');
-    if (caseId === 'd' || caseId === 'e') {
+    if (caseId === 'd' || caseId === 'e' || caseId === 'f') {
       const dispatcher = app.get(ScalekitEventDispatcher, { strict: false });
       info.registrations = dispatcher.handlerCount;
       info.handlersPerDelivery = dispatcher.handlersFor(EVENT_TYPE).length;
@@ -207,7 +208,8 @@ function buildNestModule(id) {
     Module({ controllers: [SdkWebhookController] })(AppModule);
     return { module: AppModule, info: {} };
   }
-  if (id === 'd') {
+  if (id === 'd' || id === 'f') {
+    // f (diagnosis only, not in the default set): d with `idempotency: false`.
     const DirectoryUsers = namedClass('DirectoryUsers');
     defineMethod(DirectoryUsers, 'userCreated', function userCreated() {
       counter.requests++;
@@ -215,7 +217,8 @@ function buildNestModule(id) {
     });
     Injectable()(DirectoryUsers);
     decorateMethod(DirectoryUsers, 'userCreated', OnScalekitEvent(EVENT_TYPE));
-    Module({ imports: [ScalekitWebhookModule.forRoot({ secret: SECRET })], providers: [DirectoryUsers] })(AppModule);
+    const options = id === 'f' ? { secret: SECRET, idempotency: false } : { secret: SECRET };
+    Module({ imports: [ScalekitWebhookModule.forRoot(options)], providers: [DirectoryUsers] })(AppModule);
     return { module: AppModule, info: { methods: 1, providers: 1 } };
   }
   if (id === 'e') {
