@@ -2,7 +2,7 @@
 //   npm run bench                 full run (a few minutes), writes bench/RESULTS.md
 //   npm run bench -- --quick      smoke run for CI (about a minute), writes bench/RESULTS.quick.md; figures meaningless
 // Options: --rounds N  --duration S  --connections C  --cases a,b,c,d,e  --platforms express,fastify
-//          --only http,memory,verify,startup,store  --out FILE  --no-write
+//          --only http,memory,verify,startup,store,queue  --out FILE  --no-write
 //          --no-snapshot: import dist/esm directly instead of a copy taken at start; --keep-snapshot: reuse the copy of
 //          the previous run (profile the very build that was measured)
 //          --profile [--profile-no-inline]: run the module's servers (d, e) under `node --cpu-prof`, write the
@@ -52,7 +52,7 @@ const config = {
   quietWaitMs: QUICK ? 0 : 30_000,
   quietCores: 0.25,
 };
-const sections = new Set(config.only ?? ['http', 'memory', 'verify', 'startup', 'store']);
+const sections = new Set(config.only ?? ['http', 'memory', 'verify', 'startup', 'store', 'queue']);
 const outFile = value('--out') ?? join(BENCH_DIR, PROFILE ? 'profiles/SUMMARY.md' : QUICK ? 'RESULTS.quick.md' : 'RESULTS.md');
 const PROFILE_DIR = join(BENCH_DIR, 'profiles');
 /** Every process resolves the library to a copy of dist/esm taken at start (see snapshot-hooks.mjs). */
@@ -378,19 +378,12 @@ async function runMemory(platform) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// 4b. Idempotency store memory: bench/idempotency-memory.mjs (written separately), run as it is when the library
-// exports MemoryIdempotencyStore; its output is quoted in the results.
+// 4b. Scripts written separately and quoted as they print: the idempotency store's memory
+// (bench/idempotency-memory.mjs) and queue mode (bench/queue.mjs, needs redis-server).
 
-async function runStore() {
-  const lib = await import('nestjs-scalekit-webhooks');
-  if (!('MemoryIdempotencyStore' in lib)) {
-    return { skipped: 'MemoryIdempotencyStore is not exported by the library yet' };
-  }
-  const script = join(BENCH_DIR, 'idempotency-memory.mjs');
-  if (!existsSync(script)) {
-    return { skipped: 'bench/idempotency-memory.mjs does not exist' };
-  }
-  const args = [...LIB_ARGV, '--expose-gc', script, ...(QUICK ? ['--quick'] : [])];
+async function runQuoted(name, nodeFlags = []) {
+  const script = join(BENCH_DIR, name);
+  const args = [...LIB_ARGV, ...nodeFlags, script, ...(QUICK ? ['--quick'] : [])];
   const startedAt = performance.now();
   try {
     const output = execFileSync(process.execPath, args, {
@@ -404,7 +397,7 @@ async function runStore() {
     return { command: `node ${args.map((a) => relative(ROOT, a) || a).join(' ')}`, output: output.trim(), seconds: (performance.now() - startedAt) / 1000 };
   } catch (error) {
     const detail = `${error.stdout ?? ''}${error.stderr ?? ''}`.trim() || error.message;
-    throw new Error(`bench/idempotency-memory.mjs failed:\n${detail}`);
+    throw new Error(`bench/${name} failed:\n${detail}`);
   }
 }
 
@@ -502,7 +495,7 @@ function target(name, actual, threshold, unit = '×') {
   targets.push({ name, actual, threshold, unit, pass });
 }
 
-function report({ info, http, memory, store, verify, startup, loadStart, loadEnd, elapsedS }) {
+function report({ info, http, memory, store, queue, verify, startup, loadStart, loadEnd, elapsedS }) {
   const L = [];
   L.push('# Benchmark results', '');
   if (QUICK) {
@@ -662,11 +655,11 @@ function report({ info, http, memory, store, verify, startup, loadStart, loadEnd
   }
   if (store) {
     L.push('### Default idempotency store', '');
-    if (store.skipped) {
-      L.push(`Skipped: ${store.skipped}.`, '');
-    } else {
-      L.push(`\`${store.command}\` (bench/idempotency-memory.mjs, quoted as it printed; ${fmt(store.seconds, 0)} s):`, '', '```', store.output, '```', '');
-    }
+    L.push(`\`${store.command}\` (quoted as it printed; ${fmt(store.seconds, 0)} s):`, '', '```', store.output, '```', '');
+  }
+  if (queue) {
+    L.push('## 5. Queue mode (BullMQ)', '');
+    L.push(`\`${queue.command}\` (quoted as it printed; ${fmt(queue.seconds, 0)} s):`, '', '```', queue.output, '```', '');
   }
 
   if (targets.length) {
@@ -784,7 +777,11 @@ async function main() {
   }
   if (sections.has('store')) {
     log('\n[store] idempotency store memory');
-    results.store = await runStore();
+    results.store = await runQuoted('idempotency-memory.mjs', ['--expose-gc']);
+  }
+  if (sections.has('queue')) {
+    log('\n[queue] queue mode: acknowledge and process');
+    results.queue = await runQuoted('queue.mjs');
   }
   results.loadEnd = os.loadavg()[0];
   results.elapsedS = (performance.now() - started) / 1000;

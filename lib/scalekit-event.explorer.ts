@@ -106,7 +106,9 @@ export class ScalekitEventExplorer implements OnModuleInit {
         );
       }
     }
-    const where = this.config.endpoint === undefined ? '' : ` [endpoint ${this.config.endpoint}]`;
-    this.logger.log(`Mapped {${patterns.join(', ')}} -> ${name}${isStatic ? '' : ' (request-scoped)'}${where}`);
+    if (Logger.isLevelEnabled('log')) {
+      const where = this.config.endpoint === undefined ? '' : ` [endpoint ${this.config.endpoint}]`;
+      this.logger.log(`Mapped {${patterns.join(', ')}} -> ${name}${isStatic ? '' : ' (request-scoped)'}${where}`);
+    }
   }
 }
