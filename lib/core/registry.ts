@@ -104,28 +104,42 @@ export interface ScalekitHandlerFailure<H> {
 }
 
 /**
- * Runs every handler concurrently and waits for all of them. Resolves with the failures (empty when all
- * succeeded); a handler that throws synchronously counts as a failure, never as a crash.
+ * Runs every handler concurrently and waits for all of them. Resolves with the failures in handler order (empty
+ * when all succeeded); a handler that throws synchronously counts as a failure, never as a crash. Handlers that
+ * return no promise cost no promise.
  */
 export async function runScalekitHandlers<H, A extends unknown[]>(
   handlers: readonly H[],
   invoke: (handler: H, ...args: A) => unknown,
   ...args: A
 ): Promise<ScalekitHandlerFailure<H>[]> {
-  if (handlers.length === 1) {
-    // The common case, without allSettled's bookkeeping.
+  const errors: unknown[] = new Array(handlers.length);
+  let failed = false;
+  const pending: Promise<void>[] = [];
+  handlers.forEach((handler, index) => {
+    const fail = (error: unknown) => {
+      errors[index] = error;
+      failed = true;
+    };
     try {
-      await invoke(handlers[0]!, ...args);
-      return [];
+      const result = invoke(handler, ...args);
+      if (result !== null && typeof (result as PromiseLike<unknown>)?.then === 'function') {
+        pending.push(Promise.resolve(result).then(undefined, fail));
+      }
     } catch (error) {
-      return [{ handler: handlers[0]!, error }];
+      fail(error);
     }
+  });
+  if (pending.length > 0) {
+    await Promise.all(pending);
   }
-  const settled = await Promise.allSettled(handlers.map(async (handler) => invoke(handler, ...args)));
+  if (!failed) {
+    return [];
+  }
   const failures: ScalekitHandlerFailure<H>[] = [];
-  settled.forEach((outcome, index) => {
-    if (outcome.status === 'rejected') {
-      failures.push({ handler: handlers[index]!, error: outcome.reason });
+  handlers.forEach((handler, index) => {
+    if (index in errors) {
+      failures.push({ handler, error: errors[index] });
     }
   });
   return failures;
