@@ -128,14 +128,14 @@ export function readDeliveryHeaders(headers: ScalekitHeadersInput): DeliveryHead
   const id = readHeader(headers, WEBHOOK_ID_HEADER);
   const ts = readHeader(headers, WEBHOOK_TIMESTAMP_HEADER);
   const sig = readHeader(headers, WEBHOOK_SIGNATURE_HEADER);
-  const missing = [
-    [WEBHOOK_ID_HEADER, id],
-    [WEBHOOK_TIMESTAMP_HEADER, ts],
-    [WEBHOOK_SIGNATURE_HEADER, sig],
-  ]
-    .filter(([, value]) => value === undefined || value === null)
-    .map(([name]) => `${name} header is missing`);
-  if (missing.length > 0) {
+  if (id == null || ts == null || sig == null) {
+    const missing = [
+      [WEBHOOK_ID_HEADER, id],
+      [WEBHOOK_TIMESTAMP_HEADER, ts],
+      [WEBHOOK_SIGNATURE_HEADER, sig],
+    ]
+      .filter(([, value]) => value == null)
+      .map(([name]) => `${name} header is missing`);
     throw new ScalekitWebhookError('missing_headers', `Missing ${missing.length === 3 ? 'all webhook headers' : missing.join(', ')}`, {
       problems: missing,
     });
