@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { ScalekitWebhookError } from '../errors.js';
+import { loadRedisClientConstructor } from '../ioredis-loader.js';
 import {
   checkDuration,
   checkKey,
@@ -93,7 +94,6 @@ interface OwnedClient extends ScriptClient {
   disconnect(): void;
 }
 
-type RedisConstructor = new (...args: unknown[]) => OwnedClient;
 
 /**
  * An {@link IdempotencyStore} in Redis (through ioredis), shared by every process that uses the same server and key
@@ -220,7 +220,7 @@ export class RedisIdempotencyStore implements IdempotencyStore {
     }
     if (this.#client === undefined) {
       const connection = this.#connection;
-      const created = loadRedisConstructor().then((Redis) => new Redis(connection));
+      const created = loadRedisClientConstructor<OwnedClient>('RedisIdempotencyStore').then((Redis) => new Redis(connection));
       // A failed import is not cached: installing ioredis and retrying must work without a restart.
       created.catch(() => {
         if (this.#client === created) {
@@ -242,29 +242,3 @@ function isNoScript(error: unknown): boolean {
   return error instanceof Error && error.message.startsWith('NOSCRIPT');
 }
 
-/**
- * Imports ioredis on demand. `import()` stays an `import()` in the ES module build and becomes a `require` in the
- * CommonJS build; ioredis is CommonJS, so the class may sit on `Redis`, on `default`, or be `default` itself.
- */
-async function loadRedisConstructor(): Promise<RedisConstructor> {
-  let mod: unknown;
-  try {
-    mod = await import('ioredis');
-  } catch (error) {
-    throw new ScalekitWebhookError(
-      'invalid_options',
-      'RedisIdempotencyStore with `connection` needs the optional peer dependency "ioredis" (npm install ioredis), or pass your own client as `client`',
-      { cause: error },
-    );
-  }
-  const m = mod as { Redis?: unknown; default?: unknown };
-  const d = m.default as { Redis?: unknown } | undefined;
-  const candidate = [m.Redis, d?.Redis, m.default].find((c) => typeof c === 'function');
-  if (candidate === undefined) {
-    throw new ScalekitWebhookError(
-      'invalid_options',
-      'RedisIdempotencyStore: the installed "ioredis" exports no Redis class',
-    );
-  }
-  return candidate as RedisConstructor;
-}

@@ -1,4 +1,5 @@
 import { ScalekitWebhookError } from '../errors.js';
+import { loadRedisClientConstructor } from '../ioredis-loader.js';
 import {
   type ScalekitJobProcessor,
   type ScalekitQueue,
@@ -100,7 +101,6 @@ interface OwnedClient {
   disconnect(): void;
   on(event: 'error', listener: (error: Error) => void): unknown;
 }
-type RedisConstructor = new (...args: unknown[]) => OwnedClient;
 
 interface Producer {
   readonly queue: BullQueue;
@@ -200,7 +200,7 @@ export class BullMqScalekitQueue implements ScalekitQueue {
   async prepare(): Promise<void> {
     await loadBullMq();
     if (this.#client === undefined) {
-      await loadRedisConstructor();
+      await loadRedisClientConstructor<OwnedClient>('BullMqScalekitQueue');
     }
   }
 
@@ -352,7 +352,7 @@ export class BullMqScalekitQueue implements ScalekitQueue {
       }
       return client.duplicate(overrides) as OwnedClient;
     }
-    const Redis = await loadRedisConstructor();
+    const Redis = await loadRedisClientConstructor<OwnedClient>('BullMqScalekitQueue');
     const connection = this.#connection!;
     return typeof connection === 'string' ? new Redis(connection, overrides) : new Redis({ ...connection, ...overrides });
   }
@@ -439,23 +439,3 @@ async function loadBullMq(): Promise<BullMqModule> {
   return { Queue, Worker };
 }
 
-/** Imports ioredis on demand (see {@link loadBullMq}); its class may sit on `Redis`, on `default`, or be `default`. */
-async function loadRedisConstructor(): Promise<RedisConstructor> {
-  let mod: unknown;
-  try {
-    mod = await import('ioredis');
-  } catch (error) {
-    throw new ScalekitWebhookError(
-      'invalid_options',
-      'BullMqScalekitQueue with `connection` needs the optional peer dependency "ioredis" (npm install ioredis), or pass your own client as `client`',
-      { cause: error },
-    );
-  }
-  const m = mod as { Redis?: unknown; default?: unknown };
-  const d = m.default as { Redis?: unknown } | undefined;
-  const candidate = [m.Redis, d?.Redis, m.default].find((c) => typeof c === 'function');
-  if (candidate === undefined) {
-    throw new ScalekitWebhookError('invalid_options', 'BullMqScalekitQueue: the installed "ioredis" exports no Redis class');
-  }
-  return candidate as RedisConstructor;
-}
