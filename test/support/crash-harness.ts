@@ -4,7 +4,6 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const CHILD_SOURCE = join(ROOT, 'test/support/crash-child-app.ts');
 
 export interface BuiltChildApp {
   dir: string;
@@ -13,38 +12,40 @@ export interface BuiltChildApp {
 }
 
 /**
- * Compiles test/support/crash-child-app.ts and the part of lib/ it imports with the package's build settings into a
- * fresh directory under .tmp/ (inside the project, so Node finds node_modules from there), the way
- * test/cli/cli-harness.ts builds the CLI. The child therefore runs the current sources, not a possibly stale dist/.
+ * Compiles a child app (a test file under test/, e.g. `test/support/crash-child-app.ts`) and the part of lib/ it
+ * imports, with the package's build settings, into a fresh directory under .tmp/ (inside the project, so Node finds
+ * node_modules from there), the way test/cli/cli-harness.ts builds the CLI. The child therefore runs the current
+ * sources, not a possibly stale dist/. Any type error fails the build.
  */
-export async function buildCrashChildApp(): Promise<BuiltChildApp> {
+export async function buildChildApp(source: string): Promise<BuiltChildApp> {
   const base = join(ROOT, '.tmp');
   mkdirSync(base, { recursive: true });
-  const dir = mkdtempSync(join(base, 'crash-build-'));
+  const dir = mkdtempSync(join(base, 'child-app-'));
   writeFileSync(
     join(dir, 'tsconfig.json'),
     JSON.stringify({
       extends: join(ROOT, 'tsconfig.build.json'),
       compilerOptions: { rootDir: ROOT, outDir: join(dir, 'out'), declaration: false, sourceMap: false, incremental: false },
-      files: [CHILD_SOURCE],
+      files: [join(ROOT, source)],
       include: [],
     }),
   );
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
-  const output = await new Promise<string>((done) => {
-    execFile(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(dir, 'tsconfig.json')], (_error, stdout, stderr) =>
-      done(`${stdout}${stderr}`),
+  const { failed, output } = await new Promise<{ failed: boolean; output: string }>((done) => {
+    execFile(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(dir, 'tsconfig.json')], (error, stdout, stderr) =>
+      done({ failed: error !== null, output: `${stdout}${stderr}` }),
     );
   });
-  // Type errors in files other people are editing do not stop the emit; errors in the child app do.
-  const ours = output.split('\n').filter((l) => l.includes('crash-child-app'));
-  const main = join(dir, 'out', 'test', 'support', 'crash-child-app.js');
-  if (ours.length > 0 || !existsSync(main)) {
+  const main = join(dir, 'out', source.replace(/\.ts$/, '.js'));
+  if (failed || !existsSync(main)) {
     rmSync(dir, { recursive: true, force: true });
-    throw new Error(`building the crash child app failed:\n${output}`);
+    throw new Error(`building ${source} failed:\n${output}`);
   }
   return { dir, main, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
+
+/** The child of the idempotency crash test. */
+export const buildCrashChildApp = () => buildChildApp('test/support/crash-child-app.ts');
 
 export interface RunningChildApp {
   child: ChildProcess;
