@@ -1,6 +1,6 @@
-import { ScalekitHandlerRegistry } from './core/index.js';
+import { ScalekitHandlerRegistry, type ScalekitEventOf } from './core/index.js';
 import { SCALEKIT_EVENT_HANDLER_METADATA } from './scalekit-webhook.constants.js';
-import type { OnScalekitEventOptions } from './scalekit-webhook.interfaces.js';
+import type { OnScalekitEventOptions, ScalekitDelivery } from './scalekit-webhook.interfaces.js';
 
 /** One `@OnScalekitEvent()` application, as stored in metadata. */
 export interface ScalekitEventHandlerMetadata {
@@ -9,11 +9,28 @@ export interface ScalekitEventHandlerMetadata {
 }
 
 /**
- * Routes Scalekit events to this method: an exact type, a list, a prefix wildcard (`organization.directory.*`) or
- * `*`. Stacks: every application adds patterns. The method receives `(event, delivery)`.
+ * What a method decorated for `P` must accept: the events `P` routes to it (see {@link ScalekitEventOf}) and the
+ * delivery. A handler typed for another event type is a compile error.
  */
-export function OnScalekitEvent(pattern: string | readonly string[], options: OnScalekitEventOptions = {}): MethodDecorator {
-  const patterns = typeof pattern === 'string' ? [pattern] : [...pattern];
+export type ScalekitEventHandlerMethod<P extends string> = (
+  event: ScalekitEventOf<P>,
+  delivery: ScalekitDelivery,
+) => unknown;
+
+/**
+ * Routes Scalekit events to this method: an exact type, a list, a prefix wildcard (`organization.directory.*`) or
+ * `*`. Stacks: every application adds patterns. The method receives `(event, delivery)`, and its first parameter
+ * is checked against the pattern at compile time.
+ */
+export function OnScalekitEvent<const P extends string>(
+  pattern: P | readonly P[],
+  options: OnScalekitEventOptions = {},
+): <M extends ScalekitEventHandlerMethod<P>>(
+  target: object,
+  key: string | symbol,
+  descriptor: TypedPropertyDescriptor<M>,
+) => TypedPropertyDescriptor<M> {
+  const patterns: string[] = typeof pattern === 'string' ? [pattern] : [...(pattern as readonly string[])];
   if (patterns.length === 0) {
     throw new TypeError('@OnScalekitEvent() needs at least one event type or pattern');
   }
