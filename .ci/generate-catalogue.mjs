@@ -11,9 +11,10 @@
 // - a `null` in an example makes the field nullable.
 // Each such adjustment is written as a comment on the field.
 
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { failer, isPlainObject, readJson as readShared, writeOrCheck } from './generated-file.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const EVENTS_JSON = resolve(ROOT, '../shared/scalekit/events.json');
@@ -24,18 +25,9 @@ const MAX_WIDTH = 120;
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 const SCHEMA_TYPES = new Set(['string', 'boolean', 'number', 'integer', 'object', 'array']);
 
-function fail(message) {
-  process.stderr.write(`generate-catalogue: ${message}\n`);
-  process.exit(2);
-}
+const fail = failer('generate-catalogue');
 
-function readJson(path) {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    fail(`cannot read ${path}: ${error.message}`);
-  }
-}
+const readJson = (path) => readShared(path, fail);
 
 // ---------------------------------------------------------------------------------------------------------------
 // Model: schema fields, cloned and adjusted by the examples.
@@ -63,10 +55,6 @@ function toField(name, spec, where) {
 
 function toFields(specs, where) {
   return Object.entries(specs).map(([name, spec]) => toField(name, spec, where));
-}
-
-function isPlainObject(value) {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 function note(field, text) {
@@ -433,24 +421,4 @@ function render(model) {
 
 // ---------------------------------------------------------------------------------------------------------------
 
-const args = process.argv.slice(2);
-const unknownArgs = args.filter((arg) => arg !== '--check');
-if (unknownArgs.length > 0) {
-  fail(`unknown argument(s): ${unknownArgs.join(' ')} (usage: generate-catalogue.mjs [--check])`);
-}
-const generated = render(loadModel());
-const target = relative(process.cwd(), OUTPUT) || OUTPUT;
-
-if (args.includes('--check')) {
-  const current = existsSync(OUTPUT) ? readFileSync(OUTPUT, 'utf8') : null;
-  if (current !== generated) {
-    process.stderr.write(
-      `${target} is ${current === null ? 'missing' : 'out of date'}: run \`node .ci/generate-catalogue.mjs\` and commit the result.\n`,
-    );
-    process.exit(1);
-  }
-  process.stdout.write(`${target} is up to date.\n`);
-} else {
-  writeFileSync(OUTPUT, generated);
-  process.stdout.write(`wrote ${target}\n`);
-}
+writeOrCheck('generate-catalogue.mjs', OUTPUT, () => render(loadModel()), fail);

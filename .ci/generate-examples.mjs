@@ -6,31 +6,19 @@
 //   node .ci/generate-examples.mjs          write lib/testing/examples.generated.ts
 //   node .ci/generate-examples.mjs --check  exit 1 if lib/testing/examples.generated.ts differs from what would be written
 
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { failer, isPlainObject, readJson as readShared, writeOrCheck } from './generated-file.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const EVENTS_JSON = resolve(ROOT, '../shared/scalekit/events.json');
 const EXAMPLES_DIR = resolve(ROOT, '../shared/scalekit/examples');
 const OUTPUT = join(ROOT, 'lib/testing/examples.generated.ts');
 
-function fail(message) {
-  process.stderr.write(`generate-examples: ${message}\n`);
-  process.exit(2);
-}
+const fail = failer('generate-examples');
 
-function readJson(path) {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    fail(`cannot read ${path}: ${error.message}`);
-  }
-}
-
-function isPlainObject(value) {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
+const readJson = (path) => readShared(path, fail);
 
 function loadExamples() {
   const catalogue = readJson(EVENTS_JSON);
@@ -79,24 +67,4 @@ function render({ source, examples }) {
   return lines.join('\n');
 }
 
-const args = process.argv.slice(2);
-const unknownArgs = args.filter((arg) => arg !== '--check');
-if (unknownArgs.length > 0) {
-  fail(`unknown argument(s): ${unknownArgs.join(' ')} (usage: generate-examples.mjs [--check])`);
-}
-const generated = render(loadExamples());
-const target = relative(process.cwd(), OUTPUT) || OUTPUT;
-
-if (args.includes('--check')) {
-  const current = existsSync(OUTPUT) ? readFileSync(OUTPUT, 'utf8') : null;
-  if (current !== generated) {
-    process.stderr.write(
-      `${target} is ${current === null ? 'missing' : 'out of date'}: run \`node .ci/generate-examples.mjs\` and commit the result.\n`,
-    );
-    process.exit(1);
-  }
-  process.stdout.write(`${target} is up to date.\n`);
-} else {
-  writeFileSync(OUTPUT, generated);
-  process.stdout.write(`wrote ${target}\n`);
-}
+writeOrCheck('generate-examples.mjs', OUTPUT, () => render(loadExamples()), fail);
