@@ -174,6 +174,7 @@ describe('.ci/generate-catalogue.mjs', () => {
     mkdirSync(join(dir, 'repo/.ci'), { recursive: true });
     mkdirSync(join(dir, 'repo/lib/core'), { recursive: true });
     cpSync(GENERATOR, join(dir, 'repo/.ci/generate-catalogue.mjs'));
+    cpSync(join(ROOT, '.ci/generated-file.mjs'), join(dir, 'repo/.ci/generated-file.mjs'));
     cpSync(join(ROOT, 'lib/core/catalogue.ts'), join(dir, 'repo/lib/core/catalogue.ts'));
     cpSync(SHARED, join(dir, 'shared/scalekit'), { recursive: true });
     if (edit) {
