@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { ScalekitWebhookError } from '../core/errors.js';
 import { ScalekitSigningKey } from '../core/secret.js';
 
@@ -79,18 +80,43 @@ export function coloursFor(stream: CliOutput, env: CliIo['env']): Colours {
 }
 
 /** The `--help`/`-h` option every command has. */
-export const HELP_OPTION = { type: 'boolean', short: 'h' } as const;
+const HELP_OPTION = { type: 'boolean', short: 'h' } as const;
 
-/** Runs `util.parseArgs` (strict), turning its errors into {@link UsageError}s. */
-export function parseCommandArgs<R>(command: string, parse: () => R): R {
+type CommandOptions = NonNullable<ParseArgsConfig['options']>;
+type ParsedCommand<O extends CommandOptions> = ReturnType<
+  typeof parseArgs<{ args: string[]; options: O & { help: typeof HELP_OPTION }; strict: true; allowPositionals: true }>
+>;
+
+/**
+ * Parses a command's arguments with `util.parseArgs` (strict, positionals allowed, plus `--help`/`-h`), turning its
+ * errors into {@link UsageError}s. Prints `help` and returns `undefined` when help was asked for.
+ */
+export function parseCommand<const O extends CommandOptions>(
+  command: string,
+  args: readonly string[],
+  options: O,
+  help: string,
+  io: CliIo,
+): ParsedCommand<O> | undefined {
+  let parsed: ParsedCommand<O>;
   try {
-    return parse();
+    parsed = parseArgs({
+      args: [...args],
+      options: { ...options, help: HELP_OPTION },
+      strict: true,
+      allowPositionals: true,
+    }) as ParsedCommand<O>;
   } catch (error) {
     if (error instanceof TypeError && String((error as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS')) {
       throw new UsageError(error.message, command);
     }
     throw error;
   }
+  if ((parsed.values as { help?: boolean }).help) {
+    io.stdout.write(help);
+    return undefined;
+  }
+  return parsed;
 }
 
 /**

@@ -1,6 +1,5 @@
-import { parseArgs } from 'node:util';
 import { SCALEKIT_EVENT_CATALOGUE, SCALEKIT_EVENT_TYPES, type ScalekitEventFieldInfo } from '../core/catalogue.js';
-import { CLI_NAME, type CliIo, coloursFor, EXIT_OK, line, HELP_OPTION, parseCommandArgs, UsageError } from './io.js';
+import { CLI_NAME, type CliIo, coloursFor, EXIT_OK, line, parseCommand, UsageError } from './io.js';
 
 export const LIST_HELP = `Usage: ${CLI_NAME} list [pattern] [--json]
 
@@ -13,18 +12,11 @@ Options:
 `;
 
 export async function list(args: readonly string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseCommandArgs('list', () =>
-    parseArgs({
-      args: [...args],
-      options: { json: { type: 'boolean' }, help: HELP_OPTION },
-      strict: true,
-      allowPositionals: true,
-    }),
-  );
-  if (values.help) {
-    io.stdout.write(LIST_HELP);
+  const parsed = parseCommand('list', args, { json: { type: 'boolean' } }, LIST_HELP, io);
+  if (!parsed) {
     return EXIT_OK;
   }
+  const { values, positionals } = parsed;
   if (positionals.length > 1) {
     throw new UsageError('give at most one pattern', 'list');
   }

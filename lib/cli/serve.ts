@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isKnownScalekitEventType } from '../core/catalogue.js';
@@ -13,8 +12,7 @@ import {
   EXIT_OK,
   integerOption,
   line,
-  HELP_OPTION,
-  parseCommandArgs,
+  parseCommand,
   secretsFrom,
   SECRET_ENV,
   UsageError,
@@ -38,26 +36,24 @@ Options:
 `;
 
 export async function serve(args: readonly string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseCommandArgs('serve', () =>
-    parseArgs({
-      args: [...args],
-      options: {
-        port: { type: 'string' },
-        host: { type: 'string' },
-        secret: { type: 'string', multiple: true },
-        path: { type: 'string' },
-        tolerance: { type: 'string' },
-        'max-body': { type: 'string' },
-        help: HELP_OPTION,
-      },
-      strict: true,
-      allowPositionals: true,
-    }),
+  const parsed = parseCommand(
+    'serve',
+    args,
+    {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      secret: { type: 'string', multiple: true },
+      path: { type: 'string' },
+      tolerance: { type: 'string' },
+      'max-body': { type: 'string' },
+    },
+    SERVE_HELP,
+    io,
   );
-  if (values.help) {
-    io.stdout.write(SERVE_HELP);
+  if (!parsed) {
     return EXIT_OK;
   }
+  const { values, positionals } = parsed;
   if (positionals.length > 0) {
     throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`, 'serve');
   }

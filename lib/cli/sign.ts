@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import { signScalekitWebhook } from '../core/sign.js';
 import { MAX_WEBHOOK_ID_LENGTH } from '../core/verify.js';
 import {
@@ -7,8 +6,7 @@ import {
   coloursFor,
   EXIT_OK,
   line,
-  HELP_OPTION,
-  parseCommandArgs,
+  parseCommand,
   readInputFile,
   readStdin,
   secretsFrom,
@@ -38,26 +36,24 @@ Examples:
 const WEBHOOK_ID = /^[\x21-\x2b\x2d-\x7e]+$/;
 
 export async function sign(args: readonly string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseCommandArgs('sign', () =>
-    parseArgs({
-      args: [...args],
-      options: {
-        secret: { type: 'string' },
-        id: { type: 'string' },
-        timestamp: { type: 'string' },
-        json: { type: 'boolean' },
-        curl: { type: 'boolean' },
-        url: { type: 'string' },
-        help: HELP_OPTION,
-      },
-      strict: true,
-      allowPositionals: true,
-    }),
+  const parsed = parseCommand(
+    'sign',
+    args,
+    {
+      secret: { type: 'string' },
+      id: { type: 'string' },
+      timestamp: { type: 'string' },
+      json: { type: 'boolean' },
+      curl: { type: 'boolean' },
+      url: { type: 'string' },
+    },
+    SIGN_HELP,
+    io,
   );
-  if (values.help) {
-    io.stdout.write(SIGN_HELP);
+  if (!parsed) {
     return EXIT_OK;
   }
+  const { values, positionals } = parsed;
   if (positionals.length > 1) {
     throw new UsageError('give at most one body file (or pipe the body on standard input)', 'sign');
   }

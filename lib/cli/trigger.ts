@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { isKnownScalekitEventType, SCALEKIT_EVENT_TYPES } from '../core/catalogue.js';
 import { newMessageId } from '../core/sign.js';
@@ -12,8 +11,7 @@ import {
   EXIT_OK,
   integerOption,
   line,
-  HELP_OPTION,
-  parseCommandArgs,
+  parseCommand,
   parseJsonArg,
   readInputFile,
   secretsFrom,
@@ -57,28 +55,26 @@ interface Outcome {
 }
 
 export async function trigger(args: readonly string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseCommandArgs('trigger', () =>
-    parseArgs({
-      args: [...args],
-      options: {
-        url: { type: 'string' },
-        secret: { type: 'string' },
-        data: { type: 'string' },
-        organization: { type: 'string' },
-        count: { type: 'string' },
-        concurrency: { type: 'string' },
-        timeout: { type: 'string' },
-        'allow-unknown': { type: 'boolean' },
-        help: HELP_OPTION,
-      },
-      strict: true,
-      allowPositionals: true,
-    }),
+  const parsed = parseCommand(
+    'trigger',
+    args,
+    {
+      url: { type: 'string' },
+      secret: { type: 'string' },
+      data: { type: 'string' },
+      organization: { type: 'string' },
+      count: { type: 'string' },
+      concurrency: { type: 'string' },
+      timeout: { type: 'string' },
+      'allow-unknown': { type: 'boolean' },
+    },
+    TRIGGER_HELP,
+    io,
   );
-  if (values.help) {
-    io.stdout.write(TRIGGER_HELP);
+  if (!parsed) {
     return EXIT_OK;
   }
+  const { values, positionals } = parsed;
   if (positionals.length === 0) {
     throw new UsageError(`missing the event type, e.g. \`${CLI_NAME} trigger organization.created --url …\``, 'trigger');
   }

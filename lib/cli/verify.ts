@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { isKnownScalekitEventType } from '../core/catalogue.js';
 import { parseScalekitEventPayload } from '../core/envelope.js';
@@ -14,8 +13,7 @@ import {
   EXIT_OK,
   integerOption,
   line,
-  HELP_OPTION,
-  parseCommandArgs,
+  parseCommand,
   plural,
   readInputFile,
   readStdin,
@@ -59,24 +57,22 @@ interface SignatureEntry {
 }
 
 export async function verify(args: readonly string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseCommandArgs('verify', () =>
-    parseArgs({
-      args: [...args],
-      options: {
-        secret: { type: 'string', multiple: true },
-        headers: { type: 'string' },
-        tolerance: { type: 'string' },
-        now: { type: 'string' },
-        help: HELP_OPTION,
-      },
-      strict: true,
-      allowPositionals: true,
-    }),
+  const parsed = parseCommand(
+    'verify',
+    args,
+    {
+      secret: { type: 'string', multiple: true },
+      headers: { type: 'string' },
+      tolerance: { type: 'string' },
+      now: { type: 'string' },
+    },
+    VERIFY_HELP,
+    io,
   );
-  if (values.help) {
-    io.stdout.write(VERIFY_HELP);
+  if (!parsed) {
     return EXIT_OK;
   }
+  const { values, positionals } = parsed;
   if (positionals.length > 1) {
     throw new UsageError('give at most one body file (or pipe the body on standard input)', 'verify');
   }
