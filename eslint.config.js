@@ -2,6 +2,7 @@
 import js from '@eslint/js';
 import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
+import prettier from 'eslint-config-prettier';
 
 // Node's globals for plain .js/.mjs files, taken from the Node that runs ESLint (so they always match the runtime)
 // instead of adding the `globals` package as a dependency. TypeScript files do not need them: `no-undef` is off there
@@ -14,7 +15,16 @@ const nodeGlobals = Object.fromEntries(
 
 export default defineConfig(
   {
-    ignores: ['dist/', 'node_modules/', 'coverage/', 'sample/dist/', '.tmp/', 'bench/.snapshot/', 'bench/profiles/', '**/*.d.ts'],
+    ignores: [
+      'dist/',
+      'node_modules/',
+      'coverage/',
+      'sample/dist/',
+      '.tmp/',
+      'bench/.snapshot/',
+      'bench/profiles/',
+      '**/*.d.ts',
+    ],
   },
   {
     files: ['**/*.{ts,mts,cts,js,mjs,cjs}'],
@@ -50,7 +60,13 @@ export default defineConfig(
     files: ['**/*.cjs'],
     languageOptions: {
       sourceType: 'commonjs',
-      globals: { require: 'readonly', module: 'writable', exports: 'writable', __dirname: 'readonly', __filename: 'readonly' },
+      globals: {
+        require: 'readonly',
+        module: 'writable',
+        exports: 'writable',
+        __dirname: 'readonly',
+        __filename: 'readonly',
+      },
     },
     rules: {
       '@typescript-eslint/no-require-imports': 'off',
@@ -67,4 +83,6 @@ export default defineConfig(
       'preserve-caught-error': 'off',
     },
   },
+  // Formatting belongs to Prettier (`npm run format:check`); turn off the stylistic rules that would fight it.
+  prettier,
 );
