@@ -61,7 +61,11 @@ function render({ source, examples }) {
   ];
   for (const { type, example } of examples) {
     const json = JSON.stringify(example, null, 2).split('\n');
-    lines.push(`  ${JSON.stringify(type).replace(/^"|"$/g, "'")}: ${json[0]}`, ...json.slice(1, -1).map((l) => `  ${l}`), `  ${json.at(-1)},`);
+    lines.push(
+      `  ${JSON.stringify(type).replace(/^"|"$/g, "'")}: ${json[0]}`,
+      ...json.slice(1, -1).map((l) => `  ${l}`),
+      `  ${json.at(-1)},`,
+    );
   }
   lines.push('};', '');
   return lines.join('\n');

@@ -29,8 +29,12 @@ function memory() {
 
 const store = new MemoryIdempotencyStore({ maxKeys: MAX_KEYS });
 const baseline = memory();
-console.log(`MemoryIdempotencyStore({ maxKeys: ${MAX_KEYS.toLocaleString('en')} }): ${TOTAL.toLocaleString('en')} distinct keys, claim + complete each`);
-console.log(`baseline before the loop: rss ${mib(baseline.rss)} MiB, heap used ${mib(baseline.heapUsed)} MiB (after a full GC)`);
+console.log(
+  `MemoryIdempotencyStore({ maxKeys: ${MAX_KEYS.toLocaleString('en')} }): ${TOTAL.toLocaleString('en')} distinct keys, claim + complete each`,
+);
+console.log(
+  `baseline before the loop: rss ${mib(baseline.rss)} MiB, heap used ${mib(baseline.heapUsed)} MiB (after a full GC)`,
+);
 console.log('      keys        size   rss MiB  heap MiB');
 
 const started = process.hrtime.bigint();
@@ -50,7 +54,9 @@ for (let i = 1; i <= TOTAL; i++) {
   if (i % REPORT_EVERY === 0) {
     const m = memory();
     peakRss = Math.max(peakRss, m.rss);
-    console.log(`${i.toLocaleString('en').padStart(10)}  ${store.size.toLocaleString('en').padStart(10)}  ${mib(m.rss)}  ${mib(m.heapUsed)}`);
+    console.log(
+      `${i.toLocaleString('en').padStart(10)}  ${store.size.toLocaleString('en').padStart(10)}  ${mib(m.rss)}  ${mib(m.heapUsed)}`,
+    );
   }
 }
 const seconds = Number(process.hrtime.bigint() - started) / 1e9;

@@ -82,10 +82,18 @@ function areaOf(url, name) {
   }
   if (path.includes('/node_modules/nestjs-scalekit-webhooks/')) return 'OURS';
   if (path.includes('/node_modules/@nestjs/')) return 'NEST';
-  if (/\/node_modules\/(express|body-parser|router|raw-body|on-finished|finalhandler|send|type-is|content-type|iconv-lite|qs)\//.test(path)) {
+  if (
+    /\/node_modules\/(express|body-parser|router|raw-body|on-finished|finalhandler|send|type-is|content-type|iconv-lite|qs)\//.test(
+      path,
+    )
+  ) {
     return 'EXPRESS';
   }
-  if (/\/node_modules\/(fastify|@fastify|avvio|find-my-way|light-my-request|pino|fast-json-stringify|secure-json-parse|abstract-logging)/.test(path)) {
+  if (
+    /\/node_modules\/(fastify|@fastify|avvio|find-my-way|light-my-request|pino|fast-json-stringify|secure-json-parse|abstract-logging)/.test(
+      path,
+    )
+  ) {
     return 'FASTIFY';
   }
   if (path.includes('/node_modules/class-validator/') || path.includes('/node_modules/class-transformer/')) {
@@ -98,11 +106,17 @@ function areaOf(url, name) {
 }
 
 export function formatSummary(summary, title = summary.file) {
-  const lines = [`#### Profile: ${title}`, '', `busy ${summary.busyMs.toFixed(0)} ms (idle ${summary.idleMs.toFixed(0)} ms); shares are of busy time`, ''];
+  const lines = [
+    `#### Profile: ${title}`,
+    '',
+    `busy ${summary.busyMs.toFixed(0)} ms (idle ${summary.idleMs.toFixed(0)} ms); shares are of busy time`,
+    '',
+  ];
   lines.push('| area | self ms | share |', '|---|---:|---:|');
   for (const { area, ms, share } of summary.areas) lines.push(`| ${area} | ${ms.toFixed(0)} | ${share.toFixed(1)}% |`);
   lines.push('', '| top functions (self time) | self ms | share |', '|---|---:|---:|');
-  for (const { fn, ms, share } of summary.functions) lines.push(`| \`${fn}\` | ${ms.toFixed(0)} | ${share.toFixed(1)}% |`);
+  for (const { fn, ms, share } of summary.functions)
+    lines.push(`| \`${fn}\` | ${ms.toFixed(0)} | ${share.toFixed(1)}% |`);
   if (summary.ours.length > 0) {
     lines.push('', '| this library, every function (self time) | self ms | share |', '|---|---:|---:|');
     for (const { fn, ms, share } of summary.ours) lines.push(`| \`${fn}\` | ${ms.toFixed(1)} | ${share.toFixed(2)}% |`);

@@ -119,9 +119,13 @@ async function startRedis() {
     return { url: process.env.REDIS_URL, stop: async () => {} };
   }
   const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdio: 'ignore',
-  });
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    {
+      stdio: 'ignore',
+    },
+  );
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.once('error', (error) => {
     log(`cannot start redis-server: ${error.message} (apt-get install redis-server, or set REDIS_URL)`);
@@ -152,9 +156,14 @@ async function startRedis() {
 }
 
 function forkChild(role, redisUrl, prefix) {
-  const child = fork(SELF, ['--role', role, '--redis', redisUrl, '--prefix', prefix, ...argv], { cwd: ROOT, stdio: 'inherit' });
+  const child = fork(SELF, ['--role', role, '--redis', redisUrl, '--prefix', prefix, ...argv], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
   const ready = new Promise((resolve, reject) => {
-    child.once('message', (message) => (message.type === 'ready' ? resolve(message) : reject(new Error(String(message)))));
+    child.once('message', (message) =>
+      message.type === 'ready' ? resolve(message) : reject(new Error(String(message))),
+    );
     child.once('exit', (code) => reject(new Error(`${role} exited early (code ${code})`)));
   });
   return {
@@ -171,7 +180,14 @@ function forkChild(role, redisUrl, prefix) {
 function post(agent, port, { body, headers }) {
   return new Promise((resolve) => {
     const req = request(
-      { agent, host: '127.0.0.1', port, path: PATH, method: 'POST', headers: { ...headers, 'content-length': body.length } },
+      {
+        agent,
+        host: '127.0.0.1',
+        port,
+        path: PATH,
+        method: 'POST',
+        headers: { ...headers, 'content-length': body.length },
+      },
       (res) => {
         res.resume();
         res.on('end', () => resolve(res.statusCode));
@@ -203,7 +219,8 @@ async function waitCompleted(queue, target, timeoutMs) {
   for (;;) {
     const completed = await queue.getCompletedCount();
     if (completed >= target) return completed;
-    if (performance.now() > deadline) throw new Error(`only ${completed} of ${target} jobs completed in ${timeoutMs} ms`);
+    if (performance.now() > deadline)
+      throw new Error(`only ${completed} of ${target} jobs completed in ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }

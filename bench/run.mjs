@@ -53,7 +53,8 @@ const config = {
   quietCores: 0.25,
 };
 const sections = new Set(config.only ?? ['http', 'memory', 'verify', 'startup', 'store', 'queue']);
-const outFile = value('--out') ?? join(BENCH_DIR, PROFILE ? 'profiles/SUMMARY.md' : QUICK ? 'RESULTS.quick.md' : 'RESULTS.md');
+const outFile =
+  value('--out') ?? join(BENCH_DIR, PROFILE ? 'profiles/SUMMARY.md' : QUICK ? 'RESULTS.quick.md' : 'RESULTS.md');
 const PROFILE_DIR = join(BENCH_DIR, 'profiles');
 /** Every process resolves the library to a copy of dist/esm taken at start (see snapshot-hooks.mjs). */
 const SNAPSHOT = !has('--no-snapshot');
@@ -102,9 +103,13 @@ function forkChild(script, args, { execArgv = [], silent = true } = {}) {
     child,
     stderr: () => stderr,
     next(type, timeoutMs = 120_000) {
-      if (exited) return Promise.reject(new Error(`${script} ${args.join(' ')} already exited (${exited.code})\n${stderr}`));
+      if (exited)
+        return Promise.reject(new Error(`${script} ${args.join(' ')} already exited (${exited.code})\n${stderr}`));
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`${script} ${args.join(' ')}: no '${type}' within ${timeoutMs} ms\n${stderr}`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`${script} ${args.join(' ')}: no '${type}' within ${timeoutMs} ms\n${stderr}`)),
+          timeoutMs,
+        );
         waiters.push({
           type,
           resolve: (m) => {
@@ -278,7 +283,11 @@ async function measureServer(caseId, platform, round) {
     const calls = after.calls - before.calls;
     const perDelivery = ready.info.handlersPerDelivery ?? 1;
     // Responses still in flight when autocannon stops are handled but not counted: allow one per connection.
-    if (handled < result.total2xx || handled > result.total2xx + config.connections || calls !== handled * perDelivery) {
+    if (
+      handled < result.total2xx ||
+      handled > result.total2xx + config.connections ||
+      calls !== handled * perDelivery
+    ) {
       const detail = `${label}: server handled ${handled} deliveries / ${calls} handler calls for ${result.total2xx} 2xx responses (expected ${perDelivery} call(s) each)`;
       failures.push(detail);
       throw new Error(detail);
@@ -286,10 +295,13 @@ async function measureServer(caseId, platform, round) {
     const serverCpuMs = (after.cpu.user + after.cpu.system - before.cpu.user - before.cpu.system) / 1000;
     // CPU used on the machine by anything but this load generator and this server (other jobs, the hypervisor).
     const othersCpu =
-      busyBefore === undefined ? NaN : (busyAfter - busyBefore - serverCpuMs - result.loadGenCpuMs) / (result.durationS * 1000);
+      busyBefore === undefined
+        ? NaN
+        : (busyAfter - busyBefore - serverCpuMs - result.loadGenCpuMs) / (result.durationS * 1000);
     server.child.send({ type: 'close' });
     const exit = await server.exit();
-    if (exit.code !== 0) throw new Error(`${label}: server exited with ${exit.code ?? exit.signal}\n${server.stderr()}`);
+    if (exit.code !== 0)
+      throw new Error(`${label}: server exited with ${exit.code ?? exit.signal}\n${server.stderr()}`);
     return {
       ...result,
       info: ready.info,
@@ -321,7 +333,9 @@ async function runHttp() {
       for (let attempt = 0; ; attempt++) {
         result = await measureServer(caseId, platform === 'node' ? 'express' : platform, round);
         if (!(result.othersCpu > config.maxOthersCpu) || attempt >= config.retries) break;
-        log(`  ${caseId}/${platform}: other processes used ${fmt(result.othersCpu * 100, 0)}% of a core meanwhile: measuring again`);
+        log(
+          `  ${caseId}/${platform}: other processes used ${fmt(result.othersCpu * 100, 0)}% of a core meanwhile: measuring again`,
+        );
         await new Promise((resolve) => setTimeout(resolve, 3000));
       }
       samples.get(`${caseId}/${platform}`).push(result);
@@ -364,8 +378,15 @@ async function runMemory(platform) {
       const result = await load(ready.port, pool, { amount: config.memoryPerRound });
       checkResponses(`memory/${platform} round ${round + 1}`, result);
       const stats = await server.ask('stats');
-      rounds.push({ requests: stats.requests, rss: stats.memory.rss, heapUsed: stats.memory.heapUsed, external: stats.memory.external });
-      log(`  memory/${platform} after ${fmtInt(stats.requests)} requests: RSS ${mib(stats.memory.rss)} MiB, heap ${mib(stats.memory.heapUsed)} MiB`);
+      rounds.push({
+        requests: stats.requests,
+        rss: stats.memory.rss,
+        heapUsed: stats.memory.heapUsed,
+        external: stats.memory.external,
+      });
+      log(
+        `  memory/${platform} after ${fmtInt(stats.requests)} requests: RSS ${mib(stats.memory.rss)} MiB, heap ${mib(stats.memory.heapUsed)} MiB`,
+      );
     }
     server.child.send({ type: 'close' });
     const exit = await server.exit();
@@ -393,8 +414,18 @@ async function runQuoted(name, nodeFlags = []) {
       timeout: 900_000,
       maxBuffer: 10 * 1024 * 1024,
     });
-    log(output.trim().split('\n').map((line) => `  ${line}`).join('\n'));
-    return { command: `node ${args.map((a) => relative(ROOT, a) || a).join(' ')}`, output: output.trim(), seconds: (performance.now() - startedAt) / 1000 };
+    log(
+      output
+        .trim()
+        .split('\n')
+        .map((line) => `  ${line}`)
+        .join('\n'),
+    );
+    return {
+      command: `node ${args.map((a) => relative(ROOT, a) || a).join(' ')}`,
+      output: output.trim(),
+      seconds: (performance.now() - startedAt) / 1000,
+    };
   } catch (error) {
     const detail = `${error.stdout ?? ''}${error.stderr ?? ''}`.trim() || error.message;
     throw new Error(`bench/${name} failed:\n${detail}`);
@@ -405,7 +436,12 @@ async function runQuoted(name, nodeFlags = []) {
 // 2. Verify micro-benchmark.
 
 async function runVerify() {
-  const child = forkChild('verify.mjs', ['--rounds', String(config.verifyRounds), '--slice-ms', String(config.verifySliceMs)]);
+  const child = forkChild('verify.mjs', [
+    '--rounds',
+    String(config.verifyRounds),
+    '--slice-ms',
+    String(config.verifySliceMs),
+  ]);
   const result = await child.next('verify', 600_000);
   await child.exit();
   return result;
@@ -440,11 +476,17 @@ async function runStartup() {
       logger,
       runs,
       with: { createMs: med('with', 'createMs'), initMs: med('with', 'initMs'), totalMs: med('with', 'totalMs') },
-      without: { createMs: med('without', 'createMs'), initMs: med('without', 'initMs'), totalMs: med('without', 'totalMs') },
+      without: {
+        createMs: med('without', 'createMs'),
+        initMs: med('without', 'initMs'),
+        totalMs: med('without', 'totalMs'),
+      },
     };
     row.addedInitMs = row.with.initMs - row.without.initMs;
     row.addedTotalMs = row.with.totalMs - row.without.totalMs;
-    log(`  startup (logger ${logger ? 'on' : 'off'}): init +${fmt(row.addedInitMs, 1)} ms, create+init +${fmt(row.addedTotalMs, 1)} ms`);
+    log(
+      `  startup (logger ${logger ? 'on' : 'off'}): init +${fmt(row.addedInitMs, 1)} ms, create+init +${fmt(row.addedTotalMs, 1)} ms`,
+    );
     out.push(row);
   }
   return out;
@@ -546,11 +588,18 @@ function report({ info, http, memory, store, queue, verify, startup, loadStart, 
     for (const platform of platforms) {
       const get = (c) => (c === 'a' ? http['a/node'] : http[`${c}/${platform}`]);
       const base = get('b');
-      L.push(`### ${platform}`, '', '| case | req/s (median) | min – max | p50 ms | p99 ms | server CPU µs/req | vs b | others\' CPU (max) |', '|---|---:|---:|---:|---:|---:|---:|---:|');
+      L.push(
+        `### ${platform}`,
+        '',
+        "| case | req/s (median) | min – max | p50 ms | p99 ms | server CPU µs/req | vs b | others' CPU (max) |",
+        '|---|---:|---:|---:|---:|---:|---:|---:|',
+      );
       for (const c of config.cases) {
         const s = get(c);
         if (!s) continue;
-        const extra = s.info?.handlersPerDelivery ? ` (${s.info.registrations} registrations, ${s.info.handlersPerDelivery} run per delivery)` : '';
+        const extra = s.info?.handlersPerDelivery
+          ? ` (${s.info.registrations} registrations, ${s.info.handlersPerDelivery} run per delivery)`
+          : '';
         L.push(
           `| ${CASE_LABEL[c]}${extra} | ${fmtInt(s.reqPerSec)} | ${fmtInt(s.min)} – ${fmtInt(s.max)} | ${fmt(s.p50)} | ${fmt(s.p99)} | ${fmt(s.cpuUs, 0)} | ${base ? fmt(s.reqPerSec / base.reqPerSec) : 'n/a'} | ${fmt(s.othersCpu * 100, 0)}% |`,
         );
@@ -572,8 +621,14 @@ function report({ info, http, memory, store, queue, verify, startup, loadStart, 
     }
     const late = Object.values(http).reduce((sum, s) => sum + s.signedDuringRun, 0);
     if (late > 0) {
-      const which = Object.entries(http).filter(([, s]) => s.signedDuringRun > 0).map(([k]) => k).join(', ');
-      L.push(`Deliveries signed by the load generator during a run (it outlasted the pre-signed pool): ${fmtInt(late)} in ${which}.`, '');
+      const which = Object.entries(http)
+        .filter(([, s]) => s.signedDuringRun > 0)
+        .map(([k]) => k)
+        .join(', ');
+      L.push(
+        `Deliveries signed by the load generator during a run (it outlasted the pre-signed pool): ${fmtInt(late)} in ${which}.`,
+        '',
+      );
     }
   }
 
@@ -618,7 +673,12 @@ function report({ info, http, memory, store, queue, verify, startup, loadStart, 
       L.push(
         `| ${s.logger ? 'default (stdout)' : '`logger: false`'} | ${s.runs} | ${fmt(s.with.createMs, 1)} / ${fmt(s.without.createMs, 1)} | ${fmt(s.with.initMs, 1)} / ${fmt(s.without.initMs, 1)} | **${fmt(s.addedInitMs, 1)}** | ${fmt(s.addedTotalMs, 1)} |`,
       );
-      target(`start-up (logger ${s.logger ? 'on' : 'off'}): discovery adds < 50 ms to app.init()`, s.addedInitMs, 50, 'ms');
+      target(
+        `start-up (logger ${s.logger ? 'on' : 'off'}): discovery adds < 50 ms to app.init()`,
+        s.addedInitMs,
+        50,
+        'ms',
+      );
     }
     L.push('');
   }
@@ -655,17 +715,33 @@ function report({ info, http, memory, store, queue, verify, startup, loadStart, 
   }
   if (store) {
     L.push('### Default idempotency store', '');
-    L.push(`\`${store.command}\` (quoted as it printed; ${fmt(store.seconds, 0)} s):`, '', '```', store.output, '```', '');
+    L.push(
+      `\`${store.command}\` (quoted as it printed; ${fmt(store.seconds, 0)} s):`,
+      '',
+      '```',
+      store.output,
+      '```',
+      '',
+    );
   }
   if (queue) {
     L.push('## 5. Queue mode (BullMQ)', '');
-    L.push(`\`${queue.command}\` (quoted as it printed; ${fmt(queue.seconds, 0)} s):`, '', '```', queue.output, '```', '');
+    L.push(
+      `\`${queue.command}\` (quoted as it printed; ${fmt(queue.seconds, 0)} s):`,
+      '',
+      '```',
+      queue.output,
+      '```',
+      '',
+    );
   }
 
   if (targets.length) {
     L.push('## Targets', '', '| target | measured | result |', '|---|---:|---|');
     for (const t of targets) {
-      L.push(`| ${t.name} | ${t.unit === 'ms' ? `${fmt(t.actual, 1)} ms` : `${fmt(t.actual, 3)}×`} | ${t.pass ? 'PASS' : '**MISS**'} |`);
+      L.push(
+        `| ${t.name} | ${t.unit === 'ms' ? `${fmt(t.actual, 1)} ms` : `${fmt(t.actual, 3)}×`} | ${t.pass ? 'PASS' : '**MISS**'} |`,
+      );
     }
     L.push('');
     if (QUICK) L.push('(Quick run: PASS/MISS above mean nothing.)', '');
@@ -726,9 +802,21 @@ function profileReport(http) {
       const p = perCase[`${c}/${platform}`];
       if (!p) continue;
       const ranked = Object.entries(p.fn).sort((x, y) => y[1] - x[1]);
-      L.push(`#### ${c}/${platform}: top functions (µs per request, share of the server's CPU)`, '', '| function | µs/req | share |', '|---|---:|---:|');
-      for (const [fn, v] of ranked.slice(0, 25)) L.push(`| \`${fn}\` | ${fmt(v, 2)} | ${fmt((100 * v) / p.totalUs, 1)}% |`);
-      L.push('', `#### ${c}/${platform}: this library, every function`, '', '| function | µs/req | share |', '|---|---:|---:|');
+      L.push(
+        `#### ${c}/${platform}: top functions (µs per request, share of the server's CPU)`,
+        '',
+        '| function | µs/req | share |',
+        '|---|---:|---:|',
+      );
+      for (const [fn, v] of ranked.slice(0, 25))
+        L.push(`| \`${fn}\` | ${fmt(v, 2)} | ${fmt((100 * v) / p.totalUs, 1)}% |`);
+      L.push(
+        '',
+        `#### ${c}/${platform}: this library, every function`,
+        '',
+        '| function | µs/req | share |',
+        '|---|---:|---:|',
+      );
       for (const [fn, v] of ranked.filter(([fn]) => fn.startsWith('OURS'))) {
         L.push(`| \`${fn}\` | ${fmt(v, 2)} | ${fmt((100 * v) / p.totalUs, 2)}% |`);
       }
@@ -750,7 +838,8 @@ async function main() {
   } else if (SNAPSHOT) {
     rmSync(SNAPSHOT_DIR, { recursive: true, force: true });
     cpSync(join(ROOT, 'dist', 'esm'), join(SNAPSHOT_DIR, 'esm'), { recursive: true });
-    if (!existsSync(join(SNAPSHOT_DIR, 'esm', 'index.js'))) throw new Error('dist/esm changed while it was being copied: run again');
+    if (!existsSync(join(SNAPSHOT_DIR, 'esm', 'index.js')))
+      throw new Error('dist/esm changed while it was being copied: run again');
     register('./snapshot-hooks.mjs', import.meta.url);
   }
   if (PROFILE) {
@@ -759,7 +848,9 @@ async function main() {
   }
   const info = machine();
   const loadStart = os.loadavg()[0];
-  log(`nestjs-scalekit-webhooks benchmarks${QUICK ? ' (QUICK: figures not meaningful)' : ''} — ${info.cpu}, ${info.cores} cores, Node ${info.node}, Nest ${info.nest}`);
+  log(
+    `nestjs-scalekit-webhooks benchmarks${QUICK ? ' (QUICK: figures not meaningful)' : ''} — ${info.cpu}, ${info.cores} cores, Node ${info.node}, Nest ${info.nest}`,
+  );
   const results = { info, loadStart };
   if (sections.has('http')) results.http = await runHttp();
   if (sections.has('memory')) {
@@ -788,7 +879,10 @@ async function main() {
   let markdown = report(results);
   if (PROFILE && results.http) markdown += `\n${profileReport(results.http)}\n`;
   console.log(`\n${markdown}`);
-  for (const t of targets) log(`${t.pass ? 'PASS' : 'MISS'}  ${t.name}  (${t.unit === 'ms' ? `${fmt(t.actual, 1)} ms` : `${fmt(t.actual, 3)}×`})`);
+  for (const t of targets)
+    log(
+      `${t.pass ? 'PASS' : 'MISS'}  ${t.name}  (${t.unit === 'ms' ? `${fmt(t.actual, 1)} ms` : `${fmt(t.actual, 3)}×`})`,
+    );
   if (!has('--no-write')) {
     mkdirSync(join(outFile, '..'), { recursive: true });
     writeFileSync(outFile, `${markdown}\n`);

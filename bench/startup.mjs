@@ -29,7 +29,11 @@ for (let p = 0; p < PROVIDERS; p++) {
     const name = `on${m}`;
     defineMethod(Cls, name, function handler() {});
     if (withModule) {
-      decorateMethod(Cls, name, OnScalekitEvent(bigAppPattern(p * METHODS + m, PROVIDERS * METHODS, SCALEKIT_EVENT_TYPES)));
+      decorateMethod(
+        Cls,
+        name,
+        OnScalekitEvent(bigAppPattern(p * METHODS + m, PROVIDERS * METHODS, SCALEKIT_EVENT_TYPES)),
+      );
     }
   }
   Injectable()(Cls);

@@ -74,7 +74,10 @@ export class ScalekitEventDispatcher {
   async dispatch(event: AnyScalekitEvent, delivery: ScalekitDelivery, request?: object): Promise<void> {
     const handlers = this.registry.match(event.type);
     if (!isKnownScalekitEventType(event.type)) {
-      this.noticeOnce(`unknown:${event.type}`, `Received event type '${event.type}', which is not in the catalogue: routed to ${handlers.length} wildcard handler(s)`);
+      this.noticeOnce(
+        `unknown:${event.type}`,
+        `Received event type '${event.type}', which is not in the catalogue: routed to ${handlers.length} wildcard handler(s)`,
+      );
     }
     if (handlers.length === 0) {
       this.noticeOnce(`unhandled:${event.type}`, `No handler for '${event.type}': acknowledged without processing`);

@@ -2,7 +2,11 @@ import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { type AnyScalekitEvent, isKnownScalekitEventType, ScalekitWebhookError } from './core/index.js';
 import type { ScalekitEventHandlerMetadata } from './scalekit-event.decorator.js';
-import { type ScalekitEventHandler, type ScalekitHandlerScope, ScalekitEventDispatcher } from './scalekit-event.dispatcher.js';
+import {
+  type ScalekitEventHandler,
+  type ScalekitHandlerScope,
+  ScalekitEventDispatcher,
+} from './scalekit-event.dispatcher.js';
 import { SCALEKIT_EVENT_HANDLER_METADATA, SCALEKIT_LOGGER_CONTEXT } from './scalekit-webhook.constants.js';
 import { ScalekitWebhookConfig } from './scalekit-webhook.config.js';
 import type { ScalekitDelivery } from './scalekit-webhook.interfaces.js';
@@ -32,8 +36,7 @@ export class ScalekitEventExplorer implements OnModuleInit {
       const isStatic = wrapper.isDependencyTreeStatic();
       const instance = wrapper.instance as Record<string, HandlerMethod> | undefined;
       const prototype = (isStatic && instance ? Object.getPrototypeOf(instance) : wrapper.metatype.prototype) as
-        | Record<string, HandlerMethod>
-        | undefined;
+        Record<string, HandlerMethod> | undefined;
       if (!prototype || (isStatic && !instance)) {
         continue;
       }
@@ -63,7 +66,9 @@ export class ScalekitEventExplorer implements OnModuleInit {
    * registrations to the first registration only, so that warnings about unknown endpoint names appear once.
    */
   private checkRegistrations(instances: unknown[]): ReadonlySet<string | undefined> | undefined {
-    const configs = [...new Set(instances.filter((i): i is ScalekitWebhookConfig => i instanceof ScalekitWebhookConfig))];
+    const configs = [
+      ...new Set(instances.filter((i): i is ScalekitWebhookConfig => i instanceof ScalekitWebhookConfig)),
+    ];
     const clash =
       this.config.receiver &&
       configs.find((other) => other !== this.config && other.receiver && other.path === this.config.path);

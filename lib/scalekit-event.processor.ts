@@ -1,11 +1,10 @@
+import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import {
-  type BeforeApplicationShutdown,
-  Inject,
-  Injectable,
-  Logger,
-  type OnApplicationShutdown,
-} from '@nestjs/common';
-import { type AnyScalekitEvent, type IdempotencyTicket, redactScalekitPayload, ScalekitWebhookError } from './core/index.js';
+  type AnyScalekitEvent,
+  type IdempotencyTicket,
+  redactScalekitPayload,
+  ScalekitWebhookError,
+} from './core/index.js';
 import type { ScalekitQueue, ScalekitQueuedDelivery } from './core/queue/index.js';
 import { ScalekitEventDispatcher } from './scalekit-event.dispatcher.js';
 import { SCALEKIT_LOGGER_CONTEXT } from './scalekit-webhook.constants.js';
@@ -43,7 +42,11 @@ export class ScalekitEventProcessor implements BeforeApplicationShutdown, OnAppl
     return this.config.processing.mode === 'queue';
   }
 
-  async process(event: AnyScalekitEvent, delivery: ScalekitDelivery, request?: object): Promise<ScalekitProcessingOutcome> {
+  async process(
+    event: AnyScalekitEvent,
+    delivery: ScalekitDelivery,
+    request?: object,
+  ): Promise<ScalekitProcessingOutcome> {
     if (this.closing) {
       throw new ScalekitWebhookError('shutting_down', `refused ${event.id}: the application is shutting down`, {
         headers: { 'Retry-After': '5' },
@@ -59,13 +62,21 @@ export class ScalekitEventProcessor implements BeforeApplicationShutdown, OnAppl
     }
   }
 
-  private async run(event: AnyScalekitEvent, delivery: ScalekitDelivery, request?: object): Promise<ScalekitProcessingOutcome> {
+  private async run(
+    event: AnyScalekitEvent,
+    delivery: ScalekitDelivery,
+    request?: object,
+  ): Promise<ScalekitProcessingOutcome> {
     if (Logger.isLevelEnabled('debug')) {
       this.logger.debug(`Received ${event.type} ${event.id}: ${JSON.stringify(redactScalekitPayload(event))}`);
     }
-    const ticket = this.config.idempotency ? await this.config.idempotency.enter(event.id || delivery.webhookId) : undefined;
+    const ticket = this.config.idempotency
+      ? await this.config.idempotency.enter(event.id || delivery.webhookId)
+      : undefined;
     if (ticket === 'duplicate') {
-      this.logger.debug(`Event ${event.id} (${event.type}) was already processed: acknowledged without running handlers`);
+      this.logger.debug(
+        `Event ${event.id} (${event.type}) was already processed: acknowledged without running handlers`,
+      );
       return 'duplicate';
     }
     if (ticket) {
@@ -90,7 +101,9 @@ export class ScalekitEventProcessor implements BeforeApplicationShutdown, OnAppl
     try {
       await queue.enqueue({ event, delivery: toQueuedDelivery(delivery) });
     } catch (error) {
-      this.logger.error(`Could not enqueue event ${event.id} (${event.type}): ${errorMessage(error)}; answered 503, Scalekit will retry`);
+      this.logger.error(
+        `Could not enqueue event ${event.id} (${event.type}): ${errorMessage(error)}; answered 503, Scalekit will retry`,
+      );
       throw new ScalekitWebhookError('queue_unavailable', `enqueue of ${event.id} failed: ${errorMessage(error)}`, {
         cause: error,
         headers: { 'Retry-After': '5' },
@@ -99,7 +112,11 @@ export class ScalekitEventProcessor implements BeforeApplicationShutdown, OnAppl
   }
 
   /** Ends a claim. A store failure here is logged, not thrown: the handlers' outcome is what the sender must see. */
-  private async end(ticket: IdempotencyTicket | undefined, how: 'complete' | 'release', event: AnyScalekitEvent): Promise<void> {
+  private async end(
+    ticket: IdempotencyTicket | undefined,
+    how: 'complete' | 'release',
+    event: AnyScalekitEvent,
+  ): Promise<void> {
     if (!ticket) {
       return;
     }
@@ -124,7 +141,9 @@ export class ScalekitEventProcessor implements BeforeApplicationShutdown, OnAppl
     if (this.active === 0) {
       return;
     }
-    this.logger.log(`Shutting down: waiting up to ${this.config.shutdownTimeoutMs} ms for ${this.active} delivery(ies)`);
+    this.logger.log(
+      `Shutting down: waiting up to ${this.config.shutdownTimeoutMs} ms for ${this.active} delivery(ies)`,
+    );
     let timer: NodeJS.Timeout | undefined;
     const drained = await Promise.race([
       new Promise<true>((resolve) => {
@@ -141,8 +160,12 @@ export class ScalekitEventProcessor implements BeforeApplicationShutdown, OnAppl
     for (const ticket of [...this.held]) {
       this.held.delete(ticket);
       await ticket.release().then(
-        () => this.logger.warn(`Released the claim on event ${ticket.key}: its handlers did not finish before shutdown; Scalekit will retry it`),
-        (error: unknown) => this.logger.error(`Could not release the claim on event ${ticket.key}: ${errorMessage(error)}`),
+        () =>
+          this.logger.warn(
+            `Released the claim on event ${ticket.key}: its handlers did not finish before shutdown; Scalekit will retry it`,
+          ),
+        (error: unknown) =>
+          this.logger.error(`Could not release the claim on event ${ticket.key}: ${errorMessage(error)}`),
       );
     }
   }

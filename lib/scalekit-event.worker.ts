@@ -39,7 +39,9 @@ const ERROR_LOG_INTERVAL_MS = 30_000;
  * queue) and closes the queue last, after the endpoint stopped accepting deliveries.
  */
 @Injectable()
-export class ScalekitEventWorker implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy, OnApplicationShutdown {
+export class ScalekitEventWorker
+  implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy, OnApplicationShutdown
+{
   private readonly logger = new Logger(SCALEKIT_LOGGER_CONTEXT);
   private readonly errorsLoggedAt = new Map<string, number>();
 
@@ -110,7 +112,9 @@ export class ScalekitEventWorker implements OnModuleInit, OnApplicationBootstrap
   private async failed(job: ScalekitQueueJob, error: unknown, info: ScalekitJobFailureInfo): Promise<void> {
     const { event } = job;
     if (!info.final) {
-      this.logger.warn(`Event ${event.id} (${event.type}) failed attempt ${info.attemptsMade}: ${errorMessage(error)}; it will be retried`);
+      this.logger.warn(
+        `Event ${event.id} (${event.type}) failed attempt ${info.attemptsMade}: ${errorMessage(error)}; it will be retried`,
+      );
       return;
     }
     this.logger.error(
@@ -186,7 +190,10 @@ function sameQueue(a: ScalekitQueue, b: ScalekitQueue): boolean {
     return true;
   }
   return (
-    a instanceof BullMqScalekitQueue && b instanceof BullMqScalekitQueue && a.queueName === b.queueName && a.prefix === b.prefix
+    a instanceof BullMqScalekitQueue &&
+    b instanceof BullMqScalekitQueue &&
+    a.queueName === b.queueName &&
+    a.prefix === b.prefix
   );
 }
 

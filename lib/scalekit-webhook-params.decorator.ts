@@ -19,5 +19,6 @@ export const ScalekitWebhookEvent = createParamDecorator((_data: unknown, contex
 
 /** On a route guarded by `ScalekitWebhookGuard`: the verified `ScalekitDelivery`. */
 export const ScalekitWebhookDelivery = createParamDecorator(
-  (_data: unknown, context: ExecutionContext) => context.switchToHttp().getRequest<ScalekitWebhookRequest>()[SCALEKIT_DELIVERY_KEY],
+  (_data: unknown, context: ExecutionContext) =>
+    context.switchToHttp().getRequest<ScalekitWebhookRequest>()[SCALEKIT_DELIVERY_KEY],
 );

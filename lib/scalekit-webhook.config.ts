@@ -61,7 +61,7 @@ export class ScalekitWebhookConfig {
     this.processing = buildProcessing(options.processing);
     if (!receiver && (this.processing.mode !== 'queue' || !this.processing.workers)) {
       throw invalid(
-        'registration with `receiver: false` has no endpoint, so it must run workers: give it `processing: { mode: \'queue\', queue }` (with `workers` left true)',
+        "registration with `receiver: false` has no endpoint, so it must run workers: give it `processing: { mode: 'queue', queue }` (with `workers` left true)",
       );
     }
   }
@@ -71,7 +71,11 @@ export class ScalekitWebhookConfig {
       throw invalid('idempotency must be an options object or false');
     }
     const minimumTtl = 2 * this.verifier.toleranceSeconds;
-    const ttlSeconds = seconds(options.ttlSeconds, Math.max(DEFAULT_IDEMPOTENCY_TTL_SECONDS, minimumTtl), 'idempotency.ttlSeconds');
+    const ttlSeconds = seconds(
+      options.ttlSeconds,
+      Math.max(DEFAULT_IDEMPOTENCY_TTL_SECONDS, minimumTtl),
+      'idempotency.ttlSeconds',
+    );
     if (ttlSeconds < minimumTtl) {
       throw invalid(
         `idempotency.ttlSeconds (${ttlSeconds}) must be at least twice toleranceSeconds (${minimumTtl}): a copy replayed inside the timestamp window would otherwise run the handlers again`,
@@ -79,7 +83,11 @@ export class ScalekitWebhookConfig {
     }
     const leaseSeconds = seconds(options.leaseSeconds, DEFAULT_IDEMPOTENCY_LEASE_SECONDS, 'idempotency.leaseSeconds');
     const store = options.store ?? new MemoryIdempotencyStore();
-    if (typeof store.claim !== 'function' || typeof store.complete !== 'function' || typeof store.release !== 'function') {
+    if (
+      typeof store.claim !== 'function' ||
+      typeof store.complete !== 'function' ||
+      typeof store.release !== 'function'
+    ) {
       throw invalid('idempotency.store must implement claim(), complete() and release() (see IdempotencyStore)');
     }
     return new IdempotencyGate(store, { leaseMs: leaseSeconds * 1000, ttlMs: ttlSeconds * 1000 });
@@ -97,7 +105,13 @@ export class ScalekitWebhookConfig {
       shutdownTimeoutMs: this.shutdownTimeoutMs,
       // Shown only when they differ from the defaults (inline processing, with an endpoint).
       ...(this.processing.mode === 'queue'
-        ? { processing: { mode: 'queue', queue: this.processing.queue.constructor.name, workers: this.processing.workers } }
+        ? {
+            processing: {
+              mode: 'queue',
+              queue: this.processing.queue.constructor.name,
+              workers: this.processing.workers,
+            },
+          }
         : {}),
       ...(this.receiver ? {} : { receiver: false }),
       secret: '[hidden]',

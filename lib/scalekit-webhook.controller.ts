@@ -17,7 +17,10 @@ export interface ScalekitWebhookReceipt {
  * Builds the controller of one registration. Each registration gets its own class, so several endpoints in one
  * app never share route metadata.
  */
-export function createScalekitWebhookController(path: string, decorators: readonly ClassDecorator[] = []): Type<unknown> {
+export function createScalekitWebhookController(
+  path: string,
+  decorators: readonly ClassDecorator[] = [],
+): Type<unknown> {
   @Controller(path)
   @UseGuards(ScalekitWebhookGuard)
   @UseFilters(ScalekitWebhookExceptionFilter)

@@ -18,7 +18,9 @@ export class ScalekitWebhookHttpException extends HttpException {
       return new ScalekitWebhookHttpException(error);
     }
     return new ScalekitWebhookHttpException(
-      new ScalekitWebhookError('handler_failed', error instanceof Error ? error.message : String(error), { cause: error }),
+      new ScalekitWebhookError('handler_failed', error instanceof Error ? error.message : String(error), {
+        cause: error,
+      }),
     );
   }
 }

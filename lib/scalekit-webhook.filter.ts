@@ -30,6 +30,10 @@ export class ScalekitWebhookExceptionFilter implements ExceptionFilter {
       adapter.setHeader(response, name, value);
     }
     const body = http.getResponse();
-    adapter.reply(response, typeof body === 'string' ? { statusCode: http.getStatus(), message: body } : body, http.getStatus());
+    adapter.reply(
+      response,
+      typeof body === 'string' ? { statusCode: http.getStatus(), message: body } : body,
+      http.getStatus(),
+    );
   }
 }

@@ -25,7 +25,9 @@ export const {
         ...definition,
         global: extras.isGlobal,
         // A worker-only registration (`receiver: false`) has no route at all.
-        controllers: receiver ? [createScalekitWebhookController(extras.path ?? DEFAULT_WEBHOOK_PATH, extras.decorators)] : [],
+        controllers: receiver
+          ? [createScalekitWebhookController(extras.path ?? DEFAULT_WEBHOOK_PATH, extras.decorators)]
+          : [],
         providers: [
           ...(definition.providers ?? []),
           {

@@ -14,7 +14,13 @@ import { ConfigurableScalekitWebhookModule } from './scalekit-webhook.module-def
  */
 @Module({
   imports: [DiscoveryModule],
-  providers: [ScalekitEventDispatcher, ScalekitEventExplorer, ScalekitEventProcessor, ScalekitEventWorker, ScalekitWebhookGuard],
+  providers: [
+    ScalekitEventDispatcher,
+    ScalekitEventExplorer,
+    ScalekitEventProcessor,
+    ScalekitEventWorker,
+    ScalekitWebhookGuard,
+  ],
   exports: [ScalekitWebhookGuard, ScalekitWebhookConfig, ScalekitEventDispatcher, ScalekitEventProcessor],
 })
 export class ScalekitWebhookModule extends ConfigurableScalekitWebhookModule {}

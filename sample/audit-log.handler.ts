@@ -16,7 +16,12 @@ export class AuditLogHandler {
 
   @OnScalekitEvent('*')
   record(event: AnyScalekitEvent, delivery: ScalekitDelivery): void {
-    this.entries.push({ eventId: event.id, type: event.type, occurredAt: event.occurred_at, webhookId: delivery.webhookId });
+    this.entries.push({
+      eventId: event.id,
+      type: event.type,
+      occurredAt: event.occurred_at,
+      webhookId: delivery.webhookId,
+    });
     this.logger.log(`audit: ${event.id} ${event.type}`);
   }
 }

@@ -13,7 +13,11 @@ export class DirectoryUsersHandler {
     delivery: ScalekitDelivery,
   ): void {
     const { id, email, given_name, family_name, active } = event.data;
-    this.users.set(id, { email: email ?? '', name: [given_name, family_name].filter(Boolean).join(' '), active: active ?? true });
+    this.users.set(id, {
+      email: email ?? '',
+      name: [given_name, family_name].filter(Boolean).join(' '),
+      active: active ?? true,
+    });
     this.logger.log(`${event.type}: ${email} (${id}) in ${event.organization_id} [webhook ${delivery.webhookId}]`);
   }
 

@@ -66,8 +66,13 @@ export interface Colours {
 export function coloursFor(stream: CliOutput, env: CliIo['env']): Colours {
   const noColor = env['NO_COLOR'] !== undefined && env['NO_COLOR'] !== '';
   const force = env['FORCE_COLOR'];
-  const enabled = noColor ? false : force !== undefined && force !== '' ? force !== '0' && force !== 'false' : stream.isTTY === true;
-  const paint = (open: number, close: number) => (text: string) => (enabled ? `\u001b[${open}m${text}\u001b[${close}m` : text);
+  const enabled = noColor
+    ? false
+    : force !== undefined && force !== ''
+      ? force !== '0' && force !== 'false'
+      : stream.isTTY === true;
+  const paint = (open: number, close: number) => (text: string) =>
+    enabled ? `\u001b[${open}m${text}\u001b[${close}m` : text;
   return {
     enabled,
     red: paint(31, 39),
@@ -161,7 +166,8 @@ export async function readInputFile(io: CliIo, command: string, option: string, 
     return readFileSync(resolve(io.cwd ?? process.cwd(), path));
   } catch (error) {
     const code = (error as { code?: string }).code;
-    const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (error as Error).message;
+    const reason =
+      code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (error as Error).message;
     throw new UsageError(`cannot read ${option} ${path}: ${reason}`, command);
   }
 }
@@ -170,7 +176,10 @@ export async function readInputFile(io: CliIo, command: string, option: string, 
 export async function readStdin(io: CliIo, command: string, what: string): Promise<Buffer> {
   const stdin = io.stdin?.();
   if (stdin === undefined || stdin.isTTY === true) {
-    throw new UsageError(`${what}: pipe the body on standard input (e.g. \`${CLI_NAME} ${command} … < body.json\`) or give a file`, command);
+    throw new UsageError(
+      `${what}: pipe the body on standard input (e.g. \`${CLI_NAME} ${command} … < body.json\`) or give a file`,
+      command,
+    );
   }
   const chunks: Buffer[] = [];
   for await (const chunk of stdin) {
@@ -189,12 +198,21 @@ export function parseJsonArg(command: string, option: string, bytes: Buffer): un
 }
 
 /** A whole number within bounds, or a {@link UsageError}. */
-export function integerOption(command: string, name: string, value: string | undefined, min: number, max: number): number | undefined {
+export function integerOption(
+  command: string,
+  name: string,
+  value: string | undefined,
+  min: number,
+  max: number,
+): number | undefined {
   if (value === undefined) {
     return undefined;
   }
   if (!/^[0-9]+$/.test(value) || Number(value) < min || Number(value) > max) {
-    throw new UsageError(`--${name} must be a whole number from ${min} to ${max} (got ${JSON.stringify(value)})`, command);
+    throw new UsageError(
+      `--${name} must be a whole number from ${min} to ${max} (got ${JSON.stringify(value)})`,
+      command,
+    );
   }
   return Number(value);
 }

@@ -22,7 +22,11 @@ export async function list(args: readonly string[], io: CliIo): Promise<number> 
   }
   const pattern = positionals[0];
   const types = SCALEKIT_EVENT_TYPES.filter((type) =>
-    pattern === undefined || pattern === '*' ? true : pattern.endsWith('*') ? type.startsWith(pattern.slice(0, -1)) : type === pattern,
+    pattern === undefined || pattern === '*'
+      ? true
+      : pattern.endsWith('*')
+        ? type.startsWith(pattern.slice(0, -1))
+        : type === pattern,
   );
   if (values.json) {
     const entries = types.map((type) => ({ type, ...SCALEKIT_EVENT_CATALOGUE[type] }));
@@ -39,7 +43,10 @@ export async function list(args: readonly string[], io: CliIo): Promise<number> 
   line(io.stdout, c.bold(`${'TYPE'.padEnd(typeWidth)}  ${'OBJECT'.padEnd(objectWidth)}  DATA FIELDS (* required)`));
   for (const type of types) {
     const entry = SCALEKIT_EVENT_CATALOGUE[type];
-    line(io.stdout, `${c.cyan(type.padEnd(typeWidth))}  ${entry.object.padEnd(objectWidth)}  ${describeFields(entry.fields)}`);
+    line(
+      io.stdout,
+      `${c.cyan(type.padEnd(typeWidth))}  ${entry.object.padEnd(objectWidth)}  ${describeFields(entry.fields)}`,
+    );
   }
   line(io.stdout, c.dim(`${types.length} event types. Send one with \`${CLI_NAME} trigger <type> --url …\`.`));
   return EXIT_OK;
@@ -47,6 +54,9 @@ export async function list(args: readonly string[], io: CliIo): Promise<number> 
 
 function describeFields(fields: readonly ScalekitEventFieldInfo[]): string {
   return fields
-    .map((field) => `${field.name}${field.required ? '*' : ''}${field.fields && field.fields.length > 0 ? `{${describeFields(field.fields)}}` : ''}`)
+    .map(
+      (field) =>
+        `${field.name}${field.required ? '*' : ''}${field.fields && field.fields.length > 0 ? `{${describeFields(field.fields)}}` : ''}`,
+    )
     .join(', ');
 }

@@ -1,4 +1,15 @@
-import { CLI_NAME, CliFailure, type CliIo, coloursFor, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, line, SECRET_ENV, UsageError } from './io.js';
+import {
+  CLI_NAME,
+  CliFailure,
+  type CliIo,
+  coloursFor,
+  EXIT_FAILURE,
+  EXIT_OK,
+  EXIT_USAGE,
+  line,
+  SECRET_ENV,
+  UsageError,
+} from './io.js';
 import { list, LIST_HELP } from './list.js';
 import { serve, SERVE_HELP } from './serve.js';
 import { sign, SIGN_HELP } from './sign.js';
@@ -9,8 +20,15 @@ import { verify, VERIFY_HELP } from './verify.js';
 export type { CliInput, CliIo, CliOutput } from './io.js';
 export { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './io.js';
 
-const COMMANDS: Record<string, { run: (args: readonly string[], io: CliIo) => Promise<number>; help: string; summary: string }> = {
-  trigger: { run: trigger, help: TRIGGER_HELP, summary: 'send a signed example event to an endpoint (optionally many)' },
+const COMMANDS: Record<
+  string,
+  { run: (args: readonly string[], io: CliIo) => Promise<number>; help: string; summary: string }
+> = {
+  trigger: {
+    run: trigger,
+    help: TRIGGER_HELP,
+    summary: 'send a signed example event to an endpoint (optionally many)',
+  },
   sign: { run: sign, help: SIGN_HELP, summary: 'print the webhook headers for a body (or a ready curl command)' },
   verify: { run: verify, help: VERIFY_HELP, summary: 'check a captured delivery and explain which check fails' },
   list: { run: list, help: LIST_HELP, summary: 'list the event types with their object and data fields' },
@@ -63,7 +81,10 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
       line(io.stderr, `${c.red('✗')} ${error.message}`);
       return EXIT_FAILURE;
     }
-    line(io.stderr, `${c.red('✗')} ${name} failed unexpectedly: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    line(
+      io.stderr,
+      `${c.red('✗')} ${name} failed unexpectedly: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+    );
     return EXIT_FAILURE;
   }
 }

@@ -63,14 +63,21 @@ export async function serve(args: readonly string[], io: CliIo): Promise<number>
   const maxBody = integerOption('serve', 'max-body', values['max-body'], 1, 1 << 30) ?? 1_048_576;
   const path = values.path === undefined ? undefined : `/${values.path.replace(/^\/+/, '')}`;
   const secrets = secretsFrom('serve', values.secret, io.env, false);
-  const verifier = secrets.length > 0 ? new ScalekitWebhookVerifier({ secret: secrets, toleranceSeconds: tolerance, now: io.now }) : undefined;
+  const verifier =
+    secrets.length > 0
+      ? new ScalekitWebhookVerifier({ secret: secrets, toleranceSeconds: tolerance, now: io.now })
+      : undefined;
   const c = coloursFor(io.stdout, io.env);
   const err = coloursFor(io.stderr, io.env);
   const now = io.now ?? Date.now;
 
   const reply = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
     const text = JSON.stringify(body);
-    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
+    res.writeHead(status, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(text),
+      ...headers,
+    });
     res.end(text);
   };
 
@@ -87,13 +94,21 @@ export async function serve(args: readonly string[], io: CliIo): Promise<number>
     }
     if (req.method !== 'POST') {
       line(io.stdout, `${head}  ${c.red('405')} ${c.dim('(only POST)')}`);
-      reply(res, 405, { statusCode: 405, error: 'method_not_allowed', message: 'Webhooks are delivered with POST' }, { allow: 'POST' });
+      reply(
+        res,
+        405,
+        { statusCode: 405, error: 'method_not_allowed', message: 'Webhooks are delivered with POST' },
+        { allow: 'POST' },
+      );
       req.resume();
       return;
     }
     const declared = Number(req.headers['content-length']);
     if (declared > maxBody) {
-      const error = new ScalekitWebhookError('payload_too_large', `body of ${declared} bytes exceeds --max-body (${maxBody})`);
+      const error = new ScalekitWebhookError(
+        'payload_too_large',
+        `body of ${declared} bytes exceeds --max-body (${maxBody})`,
+      );
       line(io.stdout, `${head}  ${c.red(String(error.status))} ${error.code}: ${error.message}`);
       reply(res, error.status, error.toResponseBody(), { connection: 'close' });
       req.destroy();
@@ -159,12 +174,17 @@ export async function serve(args: readonly string[], io: CliIo): Promise<number>
   });
   const address = server.address() as AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  line(io.stdout, `${c.bold('Listening')} on http://${shownHost}:${address.port}${path ?? ''} ${c.dim(path === undefined ? '(any path)' : '')}`);
+  line(
+    io.stdout,
+    `${c.bold('Listening')} on http://${shownHost}:${address.port}${path ?? ''} ${c.dim(path === undefined ? '(any path)' : '')}`,
+  );
   line(
     io.stdout,
     verifier === undefined
       ? c.yellow(`No secret: deliveries are printed but NOT verified (pass --secret or set ${SECRET_ENV}).`)
-      : c.dim(`Verifying with ${secrets.length === 1 ? 'the given secret' : `${secrets.length} secrets`}, tolerance ${tolerance} s. Ctrl+C to stop.`),
+      : c.dim(
+          `Verifying with ${secrets.length === 1 ? 'the given secret' : `${secrets.length} secrets`}, tolerance ${tolerance} s. Ctrl+C to stop.`,
+        ),
   );
 
   await new Promise<void>((resolve) => {

@@ -73,7 +73,10 @@ export async function sign(args: readonly string[], io: CliIo): Promise<number> 
   let timestamp: number | undefined;
   if (values.timestamp !== undefined) {
     if (!/^[1-9][0-9]{0,11}$/.test(values.timestamp)) {
-      throw new UsageError(`--timestamp must be whole Unix seconds, e.g. 1700000000 (got ${JSON.stringify(values.timestamp)})`, 'sign');
+      throw new UsageError(
+        `--timestamp must be whole Unix seconds, e.g. 1700000000 (got ${JSON.stringify(values.timestamp)})`,
+        'sign',
+      );
     }
     timestamp = Number(values.timestamp);
   }
@@ -86,7 +89,8 @@ export async function sign(args: readonly string[], io: CliIo): Promise<number> 
     }
   }
   const file = positionals[0];
-  const body = file === undefined ? await readStdin(io, 'sign', 'no body') : await readInputFile(io, 'sign', 'body file', file);
+  const body =
+    file === undefined ? await readStdin(io, 'sign', 'no body') : await readInputFile(io, 'sign', 'body file', file);
   const signed = signScalekitWebhook({
     secret: secret!,
     payload: body,
@@ -106,7 +110,10 @@ export async function sign(args: readonly string[], io: CliIo): Promise<number> 
     line(io.stdout, JSON.stringify({ 'content-type': 'application/json', ...headers }, null, 2));
   } else if (values.curl) {
     const target = url ?? 'http://localhost:3000/webhooks/scalekit';
-    const data = file === undefined || file === '-' ? `--data-raw ${shellQuote(body.toString('utf8'))}` : `--data-binary @${shellQuote(file)}`;
+    const data =
+      file === undefined || file === '-'
+        ? `--data-raw ${shellQuote(body.toString('utf8'))}`
+        : `--data-binary @${shellQuote(file)}`;
     line(
       io.stdout,
       [

@@ -76,10 +76,16 @@ export async function trigger(args: readonly string[], io: CliIo): Promise<numbe
   }
   const { values, positionals } = parsed;
   if (positionals.length === 0) {
-    throw new UsageError(`missing the event type, e.g. \`${CLI_NAME} trigger organization.created --url …\``, 'trigger');
+    throw new UsageError(
+      `missing the event type, e.g. \`${CLI_NAME} trigger organization.created --url …\``,
+      'trigger',
+    );
   }
   if (positionals.length > 1) {
-    throw new UsageError(`one event type at a time (got ${positionals.map((p) => JSON.stringify(p)).join(', ')})`, 'trigger');
+    throw new UsageError(
+      `one event type at a time (got ${positionals.map((p) => JSON.stringify(p)).join(', ')})`,
+      'trigger',
+    );
   }
   const type = positionals[0]!;
   if (!isKnownScalekitEventType(type) && !values['allow-unknown']) {
@@ -98,7 +104,10 @@ export async function trigger(args: readonly string[], io: CliIo): Promise<numbe
   try {
     url = new URL(values.url);
   } catch {
-    throw new UsageError(`--url ${JSON.stringify(values.url)} is not a valid URL (e.g. http://localhost:3000/webhooks/scalekit)`, 'trigger');
+    throw new UsageError(
+      `--url ${JSON.stringify(values.url)} is not a valid URL (e.g. http://localhost:3000/webhooks/scalekit)`,
+      'trigger',
+    );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new UsageError(`--url must be an http:// or https:// URL (got ${url.protocol})`, 'trigger');
@@ -113,7 +122,11 @@ export async function trigger(args: readonly string[], io: CliIo): Promise<numbe
   }
   let data: Record<string, unknown> | undefined;
   if (values.data !== undefined) {
-    const parsed = parseJsonArg('trigger', `--data ${values.data}`, await readInputFile(io, 'trigger', '--data', values.data));
+    const parsed = parseJsonArg(
+      'trigger',
+      `--data ${values.data}`,
+      await readInputFile(io, 'trigger', '--data', values.data),
+    );
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
       throw new UsageError(`--data ${values.data} must contain a JSON object (the event's data)`, 'trigger');
     }
@@ -139,9 +152,23 @@ export async function trigger(args: readonly string[], io: CliIo): Promise<numbe
     const started = performance.now();
     try {
       const res = await sendScalekitWebhook(url.toString(), event, { secret: secret!, id: webhookId, timeoutMs });
-      return { event, webhookId, url: res.url, status: res.status, text: res.text, elapsedMs: performance.now() - started };
+      return {
+        event,
+        webhookId,
+        url: res.url,
+        status: res.status,
+        text: res.text,
+        elapsedMs: performance.now() - started,
+      };
     } catch (error) {
-      return { event, webhookId, url: url.toString(), status: undefined, error: describeNetworkError(error, timeoutMs), elapsedMs: performance.now() - started };
+      return {
+        event,
+        webhookId,
+        url: url.toString(),
+        status: undefined,
+        error: describeNetworkError(error, timeoutMs),
+        elapsedMs: performance.now() - started,
+      };
     }
   };
 
@@ -154,7 +181,10 @@ export async function trigger(args: readonly string[], io: CliIo): Promise<numbe
       return EXIT_FAILURE;
     }
     const ok = outcome.status >= 200 && outcome.status < 300;
-    line(io.stdout, `${ok ? out.green(String(outcome.status)) : out.red(String(outcome.status))} ${statusText(outcome.status)}  ${out.dim(`${formatMs(outcome.elapsedMs)}`)}`);
+    line(
+      io.stdout,
+      `${ok ? out.green(String(outcome.status)) : out.red(String(outcome.status))} ${statusText(outcome.status)}  ${out.dim(`${formatMs(outcome.elapsedMs)}`)}`,
+    );
     if (outcome.text) {
       line(io.stdout, outcome.text);
     }
@@ -235,9 +265,11 @@ function formatMs(ms: number): string {
 function useOrganization(event: Record<string, unknown>, organization: string): void {
   const data = event['data'] as Record<string, unknown>;
   const old = new Set(
-    [event['organization_id'], data['organization_id'], (data['organization'] as Record<string, unknown> | undefined)?.['id']].filter(
-      (value): value is string => typeof value === 'string' && value.startsWith('org_'),
-    ),
+    [
+      event['organization_id'],
+      data['organization_id'],
+      (data['organization'] as Record<string, unknown> | undefined)?.['id'],
+    ].filter((value): value is string => typeof value === 'string' && value.startsWith('org_')),
   );
   event['organization_id'] = organization;
   const replace = (value: unknown): unknown => {

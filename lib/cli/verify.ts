@@ -78,7 +78,10 @@ export async function verify(args: readonly string[], io: CliIo): Promise<number
   }
   const secrets = secretsFrom('verify', values.secret, io.env);
   if (values.headers === undefined) {
-    throw new UsageError('--headers <file> is required: the captured headers, as a JSON object of name → value', 'verify');
+    throw new UsageError(
+      '--headers <file> is required: the captured headers, as a JSON object of name → value',
+      'verify',
+    );
   }
   if (positionals[0] === undefined && values.headers === '-') {
     throw new UsageError('--headers - and a body on standard input cannot both be read from standard input', 'verify');
@@ -104,7 +107,9 @@ export async function verify(args: readonly string[], io: CliIo): Promise<number
     const match = findMatch(keys, delivery.webhookId, delivery.timestamp, body, entries);
     out(`${c.green('✓')} ${c.bold('signature valid')}`);
     out(`  webhook-id         ${delivery.webhookId}`);
-    out(`  webhook-timestamp  ${delivery.timestamp} (${describeTime(delivery.timestamp, now)}; tolerance ${tolerance} s)`);
+    out(
+      `  webhook-timestamp  ${delivery.timestamp} (${describeTime(delivery.timestamp, now)}; tolerance ${tolerance} s)`,
+    );
     if (match !== undefined) {
       const v1Count = entries.filter((e) => e.version === 'v1').length;
       out(
@@ -123,7 +128,9 @@ export async function verify(args: readonly string[], io: CliIo): Promise<number
   try {
     const event = parseScalekitEventPayload(body);
     const known = isKnownScalekitEventType(event.type);
-    out(`${c.green('✓')} ${c.bold('valid event')}  ${event.type}  ${event.id}${event.organization_id ? `  (${event.organization_id})` : ''}`);
+    out(
+      `${c.green('✓')} ${c.bold('valid event')}  ${event.type}  ${event.id}${event.organization_id ? `  (${event.organization_id})` : ''}`,
+    );
     if (!known) {
       out(c.dim('  this type is not in the catalogue: the module accepts it and routes it to wildcard handlers only'));
     }
@@ -160,12 +167,16 @@ function explainFailure(error: ScalekitWebhookError, ctx: FailureContext): void 
       fail(`missing ${missing.length === 1 ? 'header' : 'headers'}: ${missing.join(', ')}`);
       const present = Object.keys(ctx.headers);
       out(`  the headers file has ${present.length === 0 ? 'no headers' : present.join(', ')}`);
-      out('  a Scalekit delivery carries webhook-id, webhook-timestamp and webhook-signature (names are case-insensitive)');
+      out(
+        '  a Scalekit delivery carries webhook-id, webhook-timestamp and webhook-signature (names are case-insensitive)',
+      );
       if (present.some((h) => h.toLowerCase().startsWith('svix-'))) {
         out('  hint: svix-* headers were found: Scalekit sends the same values as webhook-* headers; rename them');
       }
       if (present.some((h) => h.toLowerCase() === 'x-scalekit-signature')) {
-        out('  hint: x-scalekit-signature appears in some Scalekit docs, but deliveries are signed in webhook-signature');
+        out(
+          '  hint: x-scalekit-signature appears in some Scalekit docs, but deliveries are signed in webhook-signature',
+        );
       }
       return;
     }
@@ -187,10 +198,14 @@ function explainFailure(error: ScalekitWebhookError, ctx: FailureContext): void 
       out(
         old
           ? '  a replayed or late delivery, or a slow clock here. To check a captured delivery later, pass --now <the time it was received>, or re-sign it with `sign`'
-          : '  the sender\'s clock is ahead of this machine\'s (or this clock is behind): check the clocks (NTP)',
+          : "  the sender's clock is ahead of this machine's (or this clock is behind): check the clocks (NTP)",
       );
       // Is the signature itself right? Check it at the delivery's own time.
-      const atSendTime = new ScalekitWebhookVerifier({ secret: ctx.secrets, toleranceSeconds: ctx.tolerance, now: () => timestamp * 1000 });
+      const atSendTime = new ScalekitWebhookVerifier({
+        secret: ctx.secrets,
+        toleranceSeconds: ctx.tolerance,
+        now: () => timestamp * 1000,
+      });
       try {
         atSendTime.verify(ctx.body, ctx.headers);
         out(`  the signature itself matches: only the time is outside the window (webhook-id ${webhookId})`);
@@ -221,7 +236,9 @@ function explainNoMatch(ctx: FailureContext): void {
 
   const parts = [`${plural(v1.length, 'v1 entry', 'v1 entries')} (${wellFormed.length} well-formed)`];
   if (others.length > 0) {
-    parts.push(`${plural(others.length, 'entry', 'entries')} of other versions (${[...new Set(others.map((e) => e.version || '(none)'))].join(', ')}), skipped`);
+    parts.push(
+      `${plural(others.length, 'entry', 'entries')} of other versions (${[...new Set(others.map((e) => e.version || '(none)'))].join(', ')}), skipped`,
+    );
   }
   if (wellFormed.length === 0) {
     out(`${c.red('✗')} ${c.bold('no well-formed v1 signature')}`);
@@ -255,16 +272,24 @@ function explainNoMatch(ctx: FailureContext): void {
     }
   }
   if (ctx.secrets.some((secret) => matches(Buffer.from(secret.trim(), 'utf8'), ctx.body))) {
-    out(`${c.yellow('!')} the signature matches when the whole secret string is the HMAC key: the sender did not base64-decode`);
+    out(
+      `${c.yellow('!')} the signature matches when the whole secret string is the HMAC key: the sender did not base64-decode`,
+    );
     out('  the part after "whsec_" (Scalekit and Standard Webhooks use the decoded bytes as the key)');
     return;
   }
-  out('  no re-serialised or trimmed form of the body matches either, so the body is probably raw: most likely the secret');
-  out("  is not this endpoint's signing secret (each endpoint has its own; during a rotation pass both with --secret twice),");
+  out(
+    '  no re-serialised or trimmed form of the body matches either, so the body is probably raw: most likely the secret',
+  );
+  out(
+    "  is not this endpoint's signing secret (each endpoint has its own; during a rotation pass both with --secret twice),",
+  );
   out('  or the body, webhook-id or webhook-timestamp changed after signing');
   const text = ctx.body.toString('utf8');
   if (/\n[ \t]+"/.test(text)) {
-    out(`  ${c.yellow('hint:')} the body is pretty-printed: Scalekit sends compact JSON. If it was copied from a log or a viewer,`);
+    out(
+      `  ${c.yellow('hint:')} the body is pretty-printed: Scalekit sends compact JSON. If it was copied from a log or a viewer,`,
+    );
     out('  it is not the raw bytes: capture the raw request body instead');
   }
 }
@@ -395,7 +420,10 @@ function parseHeadersFile(bytes: Buffer, path: string): HeaderRecord {
       throw new UsageError(`--headers ${path} must be a JSON object of header name → value`, 'verify');
     }
     for (const [name, value] of Object.entries(parsed)) {
-      const ok = typeof value === 'string' || typeof value === 'number' || (Array.isArray(value) && value.every((v) => typeof v === 'string'));
+      const ok =
+        typeof value === 'string' ||
+        typeof value === 'number' ||
+        (Array.isArray(value) && value.every((v) => typeof v === 'string'));
       if (!ok) {
         throw new UsageError(`--headers ${path}: the value of ${JSON.stringify(name)} must be a string`, 'verify');
       }
@@ -405,12 +433,19 @@ function parseHeadersFile(bytes: Buffer, path: string): HeaderRecord {
   const headers: Record<string, string | string[]> = {};
   for (const raw of text.split(/\r?\n/)) {
     const lineText = raw.replace(/^[<>]\s?/, ''); // curl -v prefixes
-    if (lineText.trim() === '' || /^[A-Z]+ \S+ HTTP\/[\d.]+$/.test(lineText.trim()) || /^HTTP\/[\d.]+ /.test(lineText)) {
+    if (
+      lineText.trim() === '' ||
+      /^[A-Z]+ \S+ HTTP\/[\d.]+$/.test(lineText.trim()) ||
+      /^HTTP\/[\d.]+ /.test(lineText)
+    ) {
       continue;
     }
     const colon = lineText.indexOf(':');
     if (colon <= 0) {
-      throw new UsageError(`--headers ${path}: expected a JSON object or "Name: value" lines (got ${JSON.stringify(lineText.slice(0, 60))})`, 'verify');
+      throw new UsageError(
+        `--headers ${path}: expected a JSON object or "Name: value" lines (got ${JSON.stringify(lineText.slice(0, 60))})`,
+        'verify',
+      );
     }
     const name = lineText.slice(0, colon).trim().toLowerCase();
     const value = lineText.slice(colon + 1).trim();

@@ -1,7 +1,6 @@
 /** Headers as Node (`IncomingHttpHeaders`), Fastify, a plain object or a fetch `Headers` instance give them. */
 export type ScalekitHeadersInput =
-  | Readonly<Record<string, string | readonly string[] | number | undefined>>
-  | { get(name: string): string | null };
+  Readonly<Record<string, string | readonly string[] | number | undefined>> | { get(name: string): string | null };
 
 export const WEBHOOK_ID_HEADER = 'webhook-id';
 export const WEBHOOK_TIMESTAMP_HEADER = 'webhook-timestamp';

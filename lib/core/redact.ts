@@ -20,7 +20,8 @@ export function redactScalekitPayload(value: unknown, depth = 0): unknown {
   const copy: Record<string, unknown> = Object.create(null);
   for (const key of Object.keys(value)) {
     const field = (value as Record<string, unknown>)[key];
-    copy[key] = SENSITIVE.test(key) && field !== null && field !== undefined ? REDACTED : redactScalekitPayload(field, depth + 1);
+    copy[key] =
+      SENSITIVE.test(key) && field !== null && field !== undefined ? REDACTED : redactScalekitPayload(field, depth + 1);
   }
   return copy;
 }

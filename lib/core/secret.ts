@@ -17,7 +17,9 @@ export class ScalekitSigningKey {
    */
   static parse(secret: unknown, label = 'secret'): ScalekitSigningKey {
     if (typeof secret !== 'string') {
-      throw invalid(`${label} must be a string like "whsec_…" (got ${secret === undefined ? 'nothing' : typeof secret})`);
+      throw invalid(
+        `${label} must be a string like "whsec_…" (got ${secret === undefined ? 'nothing' : typeof secret})`,
+      );
     }
     const trimmed = secret.trim();
     const encoded = trimmed.startsWith(PREFIX) ? trimmed.slice(PREFIX.length) : trimmed;
@@ -26,7 +28,9 @@ export class ScalekitSigningKey {
     }
     const unpadded = encoded.replace(/=+$/, '');
     if (!BASE64.test(encoded) || unpadded.length % 4 === 1 || encoded.length - unpadded.length > 2) {
-      throw invalid(`${label} is not valid base64 after the "whsec_" prefix: copy it again from the Scalekit dashboard`);
+      throw invalid(
+        `${label} is not valid base64 after the "whsec_" prefix: copy it again from the Scalekit dashboard`,
+      );
     }
     const key = Buffer.from(unpadded, 'base64');
     if (key.length === 0) {

@@ -122,7 +122,9 @@ interface DeliveryHeaders {
 export function readDeliveryHeaders(headers: ScalekitHeadersInput): DeliveryHeaders {
   if (headers === null || typeof headers !== 'object') {
     throw new ScalekitWebhookError('missing_headers', 'No headers were given to the verifier', {
-      problems: [WEBHOOK_ID_HEADER, WEBHOOK_TIMESTAMP_HEADER, WEBHOOK_SIGNATURE_HEADER].map((h) => `${h} header is missing`),
+      problems: [WEBHOOK_ID_HEADER, WEBHOOK_TIMESTAMP_HEADER, WEBHOOK_SIGNATURE_HEADER].map(
+        (h) => `${h} header is missing`,
+      ),
     });
   }
   const id = readHeader(headers, WEBHOOK_ID_HEADER);
@@ -136,14 +138,20 @@ export function readDeliveryHeaders(headers: ScalekitHeadersInput): DeliveryHead
     ]
       .filter(([, value]) => value == null)
       .map(([name]) => `${name} header is missing`);
-    throw new ScalekitWebhookError('missing_headers', `Missing ${missing.length === 3 ? 'all webhook headers' : missing.join(', ')}`, {
-      problems: missing,
-    });
+    throw new ScalekitWebhookError(
+      'missing_headers',
+      `Missing ${missing.length === 3 ? 'all webhook headers' : missing.join(', ')}`,
+      {
+        problems: missing,
+      },
+    );
   }
 
   const webhookId = single(WEBHOOK_ID_HEADER, id);
   if (webhookId.length > MAX_WEBHOOK_ID_LENGTH) {
-    throw invalidHeader(`${WEBHOOK_ID_HEADER} is ${webhookId.length} characters long (at most ${MAX_WEBHOOK_ID_LENGTH})`);
+    throw invalidHeader(
+      `${WEBHOOK_ID_HEADER} is ${webhookId.length} characters long (at most ${MAX_WEBHOOK_ID_LENGTH})`,
+    );
   }
   if (!WEBHOOK_ID.test(webhookId)) {
     throw invalidHeader(`${WEBHOOK_ID_HEADER} contains spaces, commas or non-ASCII characters (duplicated header?)`);
@@ -160,7 +168,9 @@ export function readDeliveryHeaders(headers: ScalekitHeadersInput): DeliveryHead
 
   const signatures = single(WEBHOOK_SIGNATURE_HEADER, sig);
   if (signatures.length > MAX_SIGNATURE_HEADER_LENGTH) {
-    throw invalidHeader(`${WEBHOOK_SIGNATURE_HEADER} is ${signatures.length} characters long (at most ${MAX_SIGNATURE_HEADER_LENGTH})`);
+    throw invalidHeader(
+      `${WEBHOOK_SIGNATURE_HEADER} is ${signatures.length} characters long (at most ${MAX_SIGNATURE_HEADER_LENGTH})`,
+    );
   }
   if (signatures.includes(', ')) {
     throw invalidHeader(`${WEBHOOK_SIGNATURE_HEADER} was sent more than once (values joined by ", ")`);
@@ -218,6 +228,7 @@ function invalidHeader(message: string): ScalekitWebhookError {
 }
 
 function describe(value: unknown): string {
-  const text = typeof value === 'string' ? JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value) : String(value);
+  const text =
+    typeof value === 'string' ? JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value) : String(value);
   return text;
 }

@@ -58,8 +58,16 @@ export async function sendScalekitWebhook(
   if (options === null || typeof options !== 'object' || typeof options.secret !== 'string') {
     throw new TypeError('sendScalekitWebhook: options.secret (the "whsec_…" secret the app verifies with) is required');
   }
-  const signed = signScalekitWebhook({ secret: options.secret, payload: event, id: options.id, timestamp: options.timestamp });
-  const headers: Record<string, string | string[]> = { ...signed.headers, 'content-length': String(signed.rawBody.length) };
+  const signed = signScalekitWebhook({
+    secret: options.secret,
+    payload: event,
+    id: options.id,
+    timestamp: options.timestamp,
+  });
+  const headers: Record<string, string | string[]> = {
+    ...signed.headers,
+    'content-length': String(signed.rawBody.length),
+  };
   for (const [name, value] of Object.entries(options.headers ?? {})) {
     for (const existing of Object.keys(headers)) {
       if (existing.toLowerCase() === name.toLowerCase()) {

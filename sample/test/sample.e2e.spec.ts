@@ -25,7 +25,11 @@ describe('sample app', () => {
     const response = await sendScalekitWebhook(app, created, { secret: DEMO_SECRET });
     expect(response.status).toBe(200);
     expect(response.body).toEqual({ received: true });
-    expect(app.get(DirectoryUsersHandler).users.get('diruser_1')).toEqual({ email: 'a@example.com', name: 'Ada', active: true });
+    expect(app.get(DirectoryUsersHandler).users.get('diruser_1')).toEqual({
+      email: 'a@example.com',
+      name: 'Ada',
+      active: true,
+    });
     expect(app.get(OrganizationEventsHandler).seen).toContain('organization.directory.user_created');
     expect(app.get(AuditLogHandler).entries.map((e) => e.eventId)).toContain(created.id);
 
@@ -35,7 +39,9 @@ describe('sample app', () => {
   });
 
   it('rejects a delivery signed with another secret', async () => {
-    const response = await sendScalekitWebhook(app, buildScalekitEvent('user.login'), { secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' });
+    const response = await sendScalekitWebhook(app, buildScalekitEvent('user.login'), {
+      secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+    });
     expect(response.status).toBe(401);
   });
 });

@@ -33,8 +33,10 @@ export async function buildCli(): Promise<BuiltCli> {
   );
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
   const output = await new Promise<string>((done) => {
-    execFile(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(dir, 'tsconfig.json')], (_error, stdout, stderr) =>
-      done(`${stdout}${stderr}`),
+    execFile(
+      process.execPath,
+      [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(dir, 'tsconfig.json')],
+      (_error, stdout, stderr) => done(`${stdout}${stderr}`),
     );
   });
   // Type errors elsewhere in the tree (files other people are editing) do not stop the emit; ours do.

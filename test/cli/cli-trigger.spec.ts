@@ -34,7 +34,14 @@ const userEvents = () => log.calls.filter((c) => c.handler === 'everything').map
 
 describe('trigger', () => {
   it('sends a signed example event with fresh ids: exit 0, prints the status, body and elapsed time', async () => {
-    const res = await runCli(cli, ['trigger', 'organization.directory.user_created', '--url', endpoint, '--secret', SECRET]);
+    const res = await runCli(cli, [
+      'trigger',
+      'organization.directory.user_created',
+      '--url',
+      endpoint,
+      '--secret',
+      SECRET,
+    ]);
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
     expect(res.stdout).toContain(`POST ${endpoint}`);
@@ -63,7 +70,9 @@ describe('trigger', () => {
   });
 
   it('reads the secret from SCALEKIT_WEBHOOK_SECRET and posts to /webhooks/scalekit when the URL has no path', async () => {
-    const res = await runCli(cli, ['trigger', 'role.created', '--url', t.url], { env: { SCALEKIT_WEBHOOK_SECRET: SECRET } });
+    const res = await runCli(cli, ['trigger', 'role.created', '--url', t.url], {
+      env: { SCALEKIT_WEBHOOK_SECRET: SECRET },
+    });
     expect(res.code).toBe(0);
     expect(res.stdout).toContain(`POST ${endpoint}`);
     expect(userEvents().map((e) => e.type)).toEqual(['role.created']);
@@ -71,7 +80,10 @@ describe('trigger', () => {
 
   it('replaces data with --data and the organization with --organization', async () => {
     const file = join(cli.dir, 'user.json');
-    writeFileSync(file, JSON.stringify({ id: 'diruser_custom', organization_id: 'org_53879494091473415', email: 'ada@example.com' }));
+    writeFileSync(
+      file,
+      JSON.stringify({ id: 'diruser_custom', organization_id: 'org_53879494091473415', email: 'ada@example.com' }),
+    );
     const res = await runCli(cli, [
       'trigger',
       'organization.directory.user_created',
@@ -115,11 +127,20 @@ describe('trigger', () => {
   });
 
   it('unknown type: exit 2 (bad usage), nothing sent, the closest known types suggested', async () => {
-    const res = await runCli(cli, ['trigger', 'organization.directory.user_create', '--url', endpoint, '--secret', SECRET]);
+    const res = await runCli(cli, [
+      'trigger',
+      'organization.directory.user_create',
+      '--url',
+      endpoint,
+      '--secret',
+      SECRET,
+    ]);
     expect(res.code).toBe(2);
     expect(res.stdout).toBe('');
     expect(res.stderr).toContain('unknown event type "organization.directory.user_create"');
-    expect(res.stderr).toMatch(/Did you mean: organization\.directory\.user_created, organization\.directory\.user_updated, organization\.directory\.user_deleted\?/);
+    expect(res.stderr).toMatch(
+      /Did you mean: organization\.directory\.user_created, organization\.directory\.user_updated, organization\.directory\.user_deleted\?/,
+    );
     expect(res.stderr).toContain('scalekit-webhooks list');
     expect(log.calls).toHaveLength(0);
 
@@ -132,7 +153,15 @@ describe('trigger', () => {
   });
 
   it('--allow-unknown sends an unknown type, which the module routes to wildcard handlers', async () => {
-    const res = await runCli(cli, ['trigger', 'organization.directory_created', '--allow-unknown', '--url', endpoint, '--secret', SECRET]);
+    const res = await runCli(cli, [
+      'trigger',
+      'organization.directory_created',
+      '--allow-unknown',
+      '--url',
+      endpoint,
+      '--secret',
+      SECRET,
+    ]);
     expect(res.code).toBe(0);
     expect(log.names()).toEqual(['everything']);
     expect(userEvents()[0]).toMatchObject({ type: 'organization.directory_created', data: {} });
@@ -140,9 +169,18 @@ describe('trigger', () => {
 
   it('unreachable URL: exit 1 with a clear message', async () => {
     const port = await closedPort();
-    const res = await runCli(cli, ['trigger', 'role.created', '--url', `http://127.0.0.1:${port}/webhooks/scalekit`, '--secret', SECRET]);
+    const res = await runCli(cli, [
+      'trigger',
+      'role.created',
+      '--url',
+      `http://127.0.0.1:${port}/webhooks/scalekit`,
+      '--secret',
+      SECRET,
+    ]);
     expect(res.code).toBe(1);
-    expect(res.stderr).toContain(`cannot reach http://127.0.0.1:${port}/webhooks/scalekit: connection refused (ECONNREFUSED)`);
+    expect(res.stderr).toContain(
+      `cannot reach http://127.0.0.1:${port}/webhooks/scalekit: connection refused (ECONNREFUSED)`,
+    );
     expect(res.stderr).toContain('Is the app running');
     expect(res.stderr).not.toContain('    at '); // no stack trace
   });
@@ -151,10 +189,26 @@ describe('trigger', () => {
     ['no type', ['trigger', '--url', 'http://127.0.0.1:1', '--secret', SECRET], 'missing the event type'],
     ['no --url', ['trigger', 'role.created', '--secret', SECRET], '--url is required'],
     ['bad --url', ['trigger', 'role.created', '--url', 'localhost', '--secret', SECRET], 'is not a valid URL'],
-    ['no secret', ['trigger', 'role.created', '--url', 'http://127.0.0.1:1'], 'pass --secret whsec_… or set SCALEKIT_WEBHOOK_SECRET'],
-    ['unknown option', ['trigger', 'role.created', '--url', 'http://127.0.0.1:1', '--secret', SECRET, '--nope'], "Unknown option '--nope'"],
-    ['bad --count', ['trigger', 'role.created', '--url', 'http://127.0.0.1:1', '--secret', SECRET, '--count', '0'], '--count must be a whole number'],
-    ['missing --data file', ['trigger', 'role.created', '--url', 'http://127.0.0.1:1', '--secret', SECRET, '--data', 'nope.json'], 'cannot read --data nope.json: no such file'],
+    [
+      'no secret',
+      ['trigger', 'role.created', '--url', 'http://127.0.0.1:1'],
+      'pass --secret whsec_… or set SCALEKIT_WEBHOOK_SECRET',
+    ],
+    [
+      'unknown option',
+      ['trigger', 'role.created', '--url', 'http://127.0.0.1:1', '--secret', SECRET, '--nope'],
+      "Unknown option '--nope'",
+    ],
+    [
+      'bad --count',
+      ['trigger', 'role.created', '--url', 'http://127.0.0.1:1', '--secret', SECRET, '--count', '0'],
+      '--count must be a whole number',
+    ],
+    [
+      'missing --data file',
+      ['trigger', 'role.created', '--url', 'http://127.0.0.1:1', '--secret', SECRET, '--data', 'nope.json'],
+      'cannot read --data nope.json: no such file',
+    ],
     ['unknown command', ['trigger-it'], 'unknown command "trigger-it" (did you mean trigger?)'],
     ['no command', [], 'Usage: scalekit-webhooks <command>'],
   ])('bad usage (%s): exit 2 and a message on stderr', async (_name, args, message) => {
@@ -177,7 +231,18 @@ describe('trigger', () => {
   });
 
   it('--count/--concurrency: sends N fresh events and prints a summary (statuses, p50/p95, total)', async () => {
-    const res = await runCli(cli, ['trigger', 'role.created', '--url', endpoint, '--secret', SECRET, '--count', '25', '--concurrency', '5']);
+    const res = await runCli(cli, [
+      'trigger',
+      'role.created',
+      '--url',
+      endpoint,
+      '--secret',
+      SECRET,
+      '--count',
+      '25',
+      '--concurrency',
+      '5',
+    ]);
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
     expect(res.stdout).toContain(`Sent 25 × role.created to ${endpoint} (concurrency 5)`);
@@ -190,14 +255,29 @@ describe('trigger', () => {
   });
 
   it('--count with failures: exit 1, the histogram and a sample of the failure', async () => {
-    const res = await runCli(cli, ['trigger', 'role.created', '--url', endpoint, '--secret', OTHER_SECRET, '--count', '4', '--concurrency', '2']);
+    const res = await runCli(cli, [
+      'trigger',
+      'role.created',
+      '--url',
+      endpoint,
+      '--secret',
+      OTHER_SECRET,
+      '--count',
+      '4',
+      '--concurrency',
+      '2',
+    ]);
     expect(res.code).toBe(1);
     expect(res.stdout).toMatch(/^ {2}401 {3}× 4$/m);
     expect(res.stderr).toContain('401: {"statusCode":401');
   });
 
   it('--help on trigger and on the CLI: exit 0, usage on stdout', async () => {
-    for (const args of [['trigger', '--help'], ['trigger', '-h'], ['help', 'trigger']]) {
+    for (const args of [
+      ['trigger', '--help'],
+      ['trigger', '-h'],
+      ['help', 'trigger'],
+    ]) {
       const res = await runCli(cli, args);
       expect(res.code).toBe(0);
       expect(res.stdout).toContain('Usage: scalekit-webhooks trigger <type> --url <endpoint>');
@@ -217,17 +297,32 @@ describe('serve', () => {
       const [, url] = await server.waitFor(/Listening on (http:\/\/127\.0\.0\.1:\d+)/);
       expect(server.stdout()).toContain('Verifying with the given secret, tolerance 300 s');
 
-      const sent = await runCli(cli, ['trigger', 'organization.directory.user_created', '--url', url!, '--secret', SECRET, '--organization', 'org_served']);
+      const sent = await runCli(cli, [
+        'trigger',
+        'organization.directory.user_created',
+        '--url',
+        url!,
+        '--secret',
+        SECRET,
+        '--organization',
+        'org_served',
+      ]);
       expect(sent.code).toBe(0);
       expect(sent.stdout).toContain('{"received":true}');
       const eventId = sent.stdout.match(/(evt_\w+)/)![1]!;
-      await server.waitFor(new RegExp(`POST /webhooks/scalekit {2}200 {2}organization\\.directory\\.user_created {2}${eventId} {2}✓ verified webhook-id msg_`));
+      await server.waitFor(
+        new RegExp(
+          `POST /webhooks/scalekit {2}200 {2}organization\\.directory\\.user_created {2}${eventId} {2}✓ verified webhook-id msg_`,
+        ),
+      );
       expect(server.stdout()).toContain('organization org_served');
       expect(server.stdout()).toContain('"email": "flavio@runolfsdottir.co.duk"'); // pretty-printed data
 
       const forged = await runCli(cli, ['trigger', 'role.created', '--url', url!, '--secret', OTHER_SECRET]);
       expect(forged.code).toBe(1);
-      expect(forged.stdout).toContain('{"statusCode":401,"error":"signature_verification_failed","message":"Webhook signature verification failed"}');
+      expect(forged.stdout).toContain(
+        '{"statusCode":401,"error":"signature_verification_failed","message":"Webhook signature verification failed"}',
+      );
       await server.waitFor(/ 401 {2}no_matching_signature: none of the 1 v1 signature\(s\) matches/);
 
       expect(await server.stop('SIGTERM')).toBe(0);
@@ -242,7 +337,9 @@ describe('serve', () => {
     try {
       const [, url] = await server.waitFor(/Listening on (http:\/\/127\.0\.0\.1:\d+)\/hooks/);
       expect(server.stdout()).toContain('deliveries are printed but NOT verified');
-      expect((await runCli(cli, ['trigger', 'user.login', '--url', `${url}/hooks`, '--secret', OTHER_SECRET])).code).toBe(0);
+      expect(
+        (await runCli(cli, ['trigger', 'user.login', '--url', `${url}/hooks`, '--secret', OTHER_SECRET])).code,
+      ).toBe(0);
       await server.waitFor(/POST \/hooks {2}200 {2}user\.login {2}evt_\w+ {2}unverified \(no secret\)/);
       const elsewhere = await runCli(cli, ['trigger', 'user.login', '--url', `${url}/other`, '--secret', OTHER_SECRET]);
       expect(elsewhere.stdout).toMatch(/^404 /m);

@@ -16,7 +16,10 @@ afterAll(() => cli?.cleanup());
 let files = 0;
 /** Writes a file into the CLI's working directory and returns its name. */
 function file(content: string | Buffer | object, name = `file${++files}.json`): string {
-  writeFileSync(join(cli.dir, name), typeof content === 'string' || Buffer.isBuffer(content) ? content : JSON.stringify(content));
+  writeFileSync(
+    join(cli.dir, name),
+    typeof content === 'string' || Buffer.isBuffer(content) ? content : JSON.stringify(content),
+  );
   return name;
 }
 
@@ -34,9 +37,13 @@ describe('sign', () => {
   const vector = '{"test": 2432232314}';
 
   it('prints the three headers; the signature matches the known-answer vector', async () => {
-    const res = await runCli(cli, ['sign', '--secret', SECRET, '--id', 'msg_p5jXN8AQM9LWM0D4loKWxJek', '--timestamp', '1614265330'], {
-      input: vector,
-    });
+    const res = await runCli(
+      cli,
+      ['sign', '--secret', SECRET, '--id', 'msg_p5jXN8AQM9LWM0D4loKWxJek', '--timestamp', '1614265330'],
+      {
+        input: vector,
+      },
+    );
     expect(res.code).toBe(0);
     expect(res.stdout).toBe(
       'webhook-id: msg_p5jXN8AQM9LWM0D4loKWxJek\nwebhook-timestamp: 1614265330\nwebhook-signature: v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=\n',
@@ -45,7 +52,16 @@ describe('sign', () => {
 
   it('signs a body file exactly like standard input; defaults to a fresh msg_ id and the current time', async () => {
     const name = file(vector);
-    const fromFile = await runCli(cli, ['sign', '--secret', SECRET, '--id', 'msg_p5jXN8AQM9LWM0D4loKWxJek', '--timestamp', '1614265330', name]);
+    const fromFile = await runCli(cli, [
+      'sign',
+      '--secret',
+      SECRET,
+      '--id',
+      'msg_p5jXN8AQM9LWM0D4loKWxJek',
+      '--timestamp',
+      '1614265330',
+      name,
+    ]);
     expect(fromFile.stdout).toContain('v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=');
     const fresh = await runCli(cli, ['sign', '--secret', SECRET, '--json'], { input: vector });
     expect(fresh.code).toBe(0);
@@ -57,7 +73,15 @@ describe('sign', () => {
 
   it('--curl prints a ready command (file body by reference, piped body inline, exactly quoted)', async () => {
     const name = file(vector, 'body.json');
-    const byFile = await runCli(cli, ['sign', '--secret', SECRET, '--curl', '--url', 'http://localhost:4000/hooks', name]);
+    const byFile = await runCli(cli, [
+      'sign',
+      '--secret',
+      SECRET,
+      '--curl',
+      '--url',
+      'http://localhost:4000/hooks',
+      name,
+    ]);
     expect(byFile.code).toBe(0);
     const lines = byFile.stdout.trimEnd().split(' \\\n  ');
     expect(lines[0]).toBe('curl -sS -X POST http://localhost:4000/hooks');
@@ -95,20 +119,37 @@ describe('verify', () => {
     expect(res.stdout).toContain(`webhook-id         ${headers['webhook-id']}`);
     expect(res.stdout).toMatch(/webhook-timestamp {2}\d+ \(\d{4}-.*Z, \d+ s ago; tolerance 300 s\)/);
     expect(res.stdout).toContain('signature          v1 entry 1 of 1 matches');
-    expect(res.stdout).toContain(`✓ valid event  organization.directory.user_created  ${JSON.parse(body).id}  (org_53879494091473415)`);
+    expect(res.stdout).toContain(
+      `✓ valid event  organization.directory.user_created  ${JSON.parse(body).id}  (org_53879494091473415)`,
+    );
   });
 
   it('reads the body from a file, and the headers as "Name: value" lines (as curl -v prints them)', async () => {
     const { body, headers } = capture();
-    const headerLines = ['> POST /webhooks/scalekit HTTP/1.1', ...Object.entries(headers).map(([k, v]) => `> ${k.toUpperCase()}: ${v}`), ''];
-    const res = await runCli(cli, ['verify', '--secret', SECRET, '--headers', file(headerLines.join('\r\n'), 'headers.txt'), file(body)]);
+    const headerLines = [
+      '> POST /webhooks/scalekit HTTP/1.1',
+      ...Object.entries(headers).map(([k, v]) => `> ${k.toUpperCase()}: ${v}`),
+      '',
+    ];
+    const res = await runCli(cli, [
+      'verify',
+      '--secret',
+      SECRET,
+      '--headers',
+      file(headerLines.join('\r\n'), 'headers.txt'),
+      file(body),
+    ]);
     expect(res.code).toBe(0);
     expect(res.stdout).toContain('✓ signature valid');
   });
 
   it('with several secrets (rotation), says which one matched', async () => {
     const { body, headers } = capture({ secret: OTHER_SECRET });
-    const res = await runCli(cli, ['verify', '--secret', SECRET, '--secret', OTHER_SECRET, '--headers', file(headers)], { input: body });
+    const res = await runCli(
+      cli,
+      ['verify', '--secret', SECRET, '--secret', OTHER_SECRET, '--headers', file(headers)],
+      { input: body },
+    );
     expect(res.code).toBe(0);
     expect(res.stdout).toContain('v1 entry 1 of 1 matches secret 2 of 2');
   });
@@ -119,7 +160,9 @@ describe('verify', () => {
     const res = await verify({ ...headers, 'x-scalekit-signature': 'abc' }, body);
     expect(res.code).toBe(1);
     expect(res.stdout).toContain('✗ missing header: webhook-signature');
-    expect(res.stdout).toContain('the headers file has content-type, webhook-id, webhook-timestamp, x-scalekit-signature');
+    expect(res.stdout).toContain(
+      'the headers file has content-type, webhook-id, webhook-timestamp, x-scalekit-signature',
+    );
     expect(res.stdout).toContain('deliveries are signed in webhook-signature');
 
     const none = await verify({ 'svix-id': 'msg_1' }, body);
@@ -174,12 +217,17 @@ describe('verify', () => {
   it('several entries: counts v1 and other versions, and explains each malformed v1 entry', async () => {
     const { body, headers } = capture({ secret: OTHER_SECRET });
     const hex = 'a'.repeat(64);
-    headers['webhook-signature'] = `v1a,${'A'.repeat(86)}== v1,${hex} v1,abcdefgh v1,abc_-def ${headers['webhook-signature']} v1`;
+    headers['webhook-signature'] =
+      `v1a,${'A'.repeat(86)}== v1,${hex} v1,abcdefgh v1,abc_-def ${headers['webhook-signature']} v1`;
     const res = await verify(headers, body);
     expect(res.code).toBe(1);
-    expect(res.stdout).toContain('webhook-signature has 6 entries: 5 v1 entries (1 well-formed); 1 entry of other versions (v1a), skipped');
+    expect(res.stdout).toContain(
+      'webhook-signature has 6 entries: 5 v1 entries (1 well-formed); 1 entry of other versions (v1a), skipped',
+    );
     expect(res.stdout).toContain('entry 2: the signature is hex: Scalekit signatures are standard base64');
-    expect(res.stdout).toContain('entry 3: the signature is 8 characters long: the base64 of a 32-byte HMAC-SHA256 is 44');
+    expect(res.stdout).toContain(
+      'entry 3: the signature is 8 characters long: the base64 of a 32-byte HMAC-SHA256 is 44',
+    );
     expect(res.stdout).toContain('entry 4: the signature uses the base64url alphabet');
     expect(res.stdout).toContain('entry 6: "v1" without a comma and a signature');
     expect(res.stdout).not.toContain('entry 5:'); // well-formed (but wrong)
@@ -199,14 +247,18 @@ describe('verify', () => {
     const res = await verify(headers, JSON.stringify(JSON.parse(body), null, 2));
     expect(res.code).toBe(1);
     expect(res.stdout).toContain('✗ the body is not raw: the signature matches the body re-serialised as compact JSON');
-    expect(res.stdout).toContain('the body was re-serialised or modified after it was received; verify the raw bytes as received');
+    expect(res.stdout).toContain(
+      'the body was re-serialised or modified after it was received; verify the raw bytes as received',
+    );
   });
 
   it('modified body (a trailing newline added by an editor): "the body is not raw"', async () => {
     const { body, headers } = capture();
     const res = await verify(headers, `${body}\n`);
     expect(res.code).toBe(1);
-    expect(res.stdout).toContain('✗ the body is not raw: the signature matches the body without its leading and trailing whitespace (trimmed)');
+    expect(res.stdout).toContain(
+      '✗ the body is not raw: the signature matches the body without its leading and trailing whitespace (trimmed)',
+    );
   });
 
   it('a sender that used the whole secret string as the key: says so', async () => {
@@ -215,7 +267,10 @@ describe('verify', () => {
     const id = 'msg_1';
     const ts = nowSeconds();
     const signature = createHmac('sha256', Buffer.from(SECRET)).update(`${id}.${ts}.${body}`).digest('base64');
-    const res = await verify({ 'webhook-id': id, 'webhook-timestamp': String(ts), 'webhook-signature': `v1,${signature}` }, body);
+    const res = await verify(
+      { 'webhook-id': id, 'webhook-timestamp': String(ts), 'webhook-signature': `v1,${signature}` },
+      body,
+    );
     expect(res.code).toBe(1);
     expect(res.stdout).toContain('the whole secret string is the HMAC key');
   });
@@ -242,12 +297,19 @@ describe('verify', () => {
     [['verify', '--secret', SECRET, '--headers', 'nope.json'], 'cannot read --headers nope.json: no such file'],
     [['verify', '--secret', SECRET, '--headers', '@array'], 'must be a JSON object of header name → value'],
     [['verify', '--secret', SECRET, '--headers', '@badjson'], 'is not valid JSON'],
-    [['verify', '--secret', SECRET, '--headers', '@ok', '--tolerance', '-1'], "Option '--tolerance' argument is ambiguous"],
+    [
+      ['verify', '--secret', SECRET, '--headers', '@ok', '--tolerance', '-1'],
+      "Option '--tolerance' argument is ambiguous",
+    ],
     [['verify', '--secret', SECRET, '--headers', '@ok', '--tolerance=-1'], '--tolerance must be a whole number from 0'],
     [['verify', '--secret', SECRET, '--headers', '@ok', '--tolerance', 'abc'], '--tolerance must be a whole number'],
   ])('bad usage %j: exit 2', async (args, message) => {
     const named: Record<string, string> = { '@array': file('[1]'), '@badjson': file('{nope'), '@ok': file({}) };
-    const res = await runCli(cli, args.map((a) => named[a] ?? a), { input: '{}' });
+    const res = await runCli(
+      cli,
+      args.map((a) => named[a] ?? a),
+      { input: '{}' },
+    );
     expect(res.code).toBe(2);
     expect(res.stderr).toContain(message);
   });
@@ -263,7 +325,11 @@ describe('list', () => {
   it('--json: the 41 types with object and data fields', async () => {
     const res = await runCli(cli, ['list', '--json']);
     expect(res.code).toBe(0);
-    const entries = JSON.parse(res.stdout) as { type: string; object: string; fields: { name: string; required: boolean }[] }[];
+    const entries = JSON.parse(res.stdout) as {
+      type: string;
+      object: string;
+      fields: { name: string; required: boolean }[];
+    }[];
     expect(entries).toHaveLength(41);
     expect(entries.map((e) => e.type)).toEqual([...SCALEKIT_EVENT_TYPES]);
     const user = entries.find((e) => e.type === 'organization.directory.user_created')!;

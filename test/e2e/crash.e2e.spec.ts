@@ -1,9 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Inject, Injectable } from '@nestjs/common';
 import { Redis } from 'ioredis';
-import { type AnyScalekitEvent, OnScalekitEvent, RedisIdempotencyStore, ScalekitWebhookModule } from 'nestjs-scalekit-webhooks';
+import {
+  type AnyScalekitEvent,
+  OnScalekitEvent,
+  RedisIdempotencyStore,
+  ScalekitWebhookModule,
+} from 'nestjs-scalekit-webhooks';
 import { startApp, type TestApp } from '../support/app.js';
-import { buildCrashChildApp, type BuiltChildApp, type RunningChildApp, startChildApp } from '../support/crash-harness.js';
+import {
+  buildCrashChildApp,
+  type BuiltChildApp,
+  type RunningChildApp,
+  startChildApp,
+} from '../support/crash-harness.js';
 import { sleep } from '../support/delivery-pool.js';
 import { eventOf, nowSeconds, SECRET, signed } from '../support/events.js';
 import { type RawResponse, send } from '../support/http.js';
@@ -47,7 +57,10 @@ beforeAll(async () => {
     imports: [
       ScalekitWebhookModule.forRoot({
         secret: SECRET,
-        idempotency: { store: new RedisIdempotencyStore({ client: storeClient, keyPrefix: KEY_PREFIX }), leaseSeconds: LEASE_SECONDS },
+        idempotency: {
+          store: new RedisIdempotencyStore({ client: storeClient, keyPrefix: KEY_PREFIX }),
+          leaseSeconds: LEASE_SECONDS,
+        },
       }),
     ],
     providers: [CountingHandler, { provide: COUNTERS, useValue: raw }],
@@ -63,7 +76,8 @@ afterAll(async () => {
   built?.cleanup();
 });
 
-const count = async (what: 'started' | 'completed', id: string) => Number((await raw.get(`${COUNTER_PREFIX}${what}:${id}`)) ?? 0);
+const count = async (what: 'started' | 'completed', id: string) =>
+  Number((await raw.get(`${COUNTER_PREFIX}${what}:${id}`)) ?? 0);
 
 function deliver(url: string, event: unknown, timestamp: number): Promise<RawResponse> {
   // Every attempt: the same event and webhook-id, a new timestamp and signature (what Scalekit's retries look like).

@@ -8,7 +8,15 @@ import {
 } from 'nestjs-scalekit-webhooks';
 import type { Agent } from 'node:http';
 import { type Platform, PLATFORMS, startApp, type TestApp } from '../support/app.js';
-import { keepAliveAgent, pool, post, type PooledResponse, seededRandom, shuffle, tally } from '../support/delivery-pool.js';
+import {
+  keepAliveAgent,
+  pool,
+  post,
+  type PooledResponse,
+  seededRandom,
+  shuffle,
+  tally,
+} from '../support/delivery-pool.js';
 import { eventOf, nowSeconds, SECRET, signed } from '../support/events.js';
 import { Probe, ProbeHandler } from '../support/probe.js';
 import { type RedisServerHandle, startRedisServer } from '../support/redis-server.js';
@@ -78,7 +86,12 @@ function planWave(seed: number, wave: number, instances: number): Copy[] {
 }
 
 /** Signs every copy separately (each one a new attempt: its own timestamp, hence its own signature), then sends. */
-async function storm(copies: readonly Copy[], urls: readonly string[], agent: Agent, attempt: number): Promise<StormResult> {
+async function storm(
+  copies: readonly Copy[],
+  urls: readonly string[],
+  agent: Agent,
+  attempt: number,
+): Promise<StormResult> {
   const now = nowSeconds();
   const requests = copies.map((copy, i) => {
     // Same webhook-id, different timestamps within the window: different signatures for the same event.
@@ -139,7 +152,12 @@ function checkStorm(copies: readonly Copy[], result: StormResult, probes: readon
   }
 }
 
-function checkRetry(copies: readonly Copy[], retry: StormResult, probes: readonly Probe[], before: Map<string, number>): void {
+function checkRetry(
+  copies: readonly Copy[],
+  retry: StormResult,
+  probes: readonly Probe[],
+  before: Map<string, number>,
+): void {
   expect(tally(retry.responses)).toEqual({ [200]: copies.length });
   const after = totals(probes);
   expect(after).toEqual(before);

@@ -63,7 +63,8 @@ class Probe {
   readonly guard: (EnhancerCall & { allowed: boolean })[] = [];
   readonly interceptor: (EnhancerCall & { outcome?: 'ok' | 'error' })[] = [];
   readonly filter: { path: string; status: number }[] = [];
-  readonly handlers: { name: string; eventId: string; guardCalls: number; interceptorCalls: number; args: number }[] = [];
+  readonly handlers: { name: string; eventId: string; guardCalls: number; interceptorCalls: number; args: number }[] =
+    [];
   readonly events: AnyScalekitEvent[] = [];
 
   forPath(path: string) {
@@ -90,7 +91,12 @@ class BearerAuthGuard implements CanActivate {
     const request = context.switchToHttp().getRequest();
     const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()]);
     const allowed = isPublic === true || request.headers.authorization === `Bearer ${TOKEN}`;
-    this.probe.guard.push({ path: pathOf(request), controller: context.getClass().name, method: context.getHandler().name, allowed });
+    this.probe.guard.push({
+      path: pathOf(request),
+      controller: context.getClass().name,
+      method: context.getHandler().name,
+      allowed,
+    });
     if (!allowed) {
       throw new UnauthorizedException();
     }
@@ -260,7 +266,10 @@ describe.each(PLATFORMS)('behind a hostile host app (%s)', (platform) => {
     expect(unauthorized.status).toBe(200);
     expect(unauthorized.body).toEqual({ rewritten: true });
     expect(probe.forPath('/host/private').filter).toEqual([{ path: '/host/private', status: 401 }]);
-    const authorized = await send(`${t.url}/host/private`, { method: 'GET', headers: { authorization: `Bearer ${TOKEN}` } });
+    const authorized = await send(`${t.url}/host/private`, {
+      method: 'GET',
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
     expect(authorized.body).toEqual({ private: true });
 
     // Throttler: the (limit + 1)th call is a 429 (rewritten).
@@ -300,7 +309,9 @@ describe.each(PLATFORMS)('behind a hostile host app (%s)', (platform) => {
     expect(seen.filter).toEqual([]);
     // The host guard was consulted once per HTTP request, on our controller's route, and let it through.
     expect(seen.guard).toHaveLength(count);
-    expect(seen.guard.every((c) => c.allowed && c.method === 'receive' && c.controller === 'ScalekitWebhookController')).toBe(true);
+    expect(
+      seen.guard.every((c) => c.allowed && c.method === 'receive' && c.controller === 'ScalekitWebhookController'),
+    ).toBe(true);
   });
 
   it('none of the global enhancers runs inside event handlers: one guard and one interceptor call per request', async () => {
@@ -318,13 +329,19 @@ describe.each(PLATFORMS)('behind a hostile host app (%s)', (platform) => {
     expect(probe.interceptor).toHaveLength(requests);
     // Every enhancer call was for the HTTP route (ScalekitWebhookController.receive), never for a handler method.
     for (const call of [...probe.guard, ...probe.interceptor]) {
-      expect({ controller: call.controller, method: call.method }).toEqual({ controller: 'ScalekitWebhookController', method: 'receive' });
+      expect({ controller: call.controller, method: call.method }).toEqual({
+        controller: 'ScalekitWebhookController',
+        method: 'receive',
+      });
     }
     expect(seen.interceptor.every((c) => c.outcome === 'ok')).toBe(true);
     // Inside the handlers of request n, the counters show only the n enhancer calls of the n requests so far.
     probe.handlers.forEach((h, index) => {
       const request = Math.floor(index / 3) + 1;
-      expect({ guard: h.guardCalls, interceptor: h.interceptorCalls }).toEqual({ guard: request, interceptor: request });
+      expect({ guard: h.guardCalls, interceptor: h.interceptorCalls }).toEqual({
+        guard: request,
+        interceptor: request,
+      });
       expect(h.args).toBe(2); // called directly with (event, delivery): no pipe, no extra arguments
     });
   });
@@ -354,7 +371,11 @@ describe.each(PLATFORMS)('behind a hostile host app (%s)', (platform) => {
     const s = signed(eventOf('user.login'));
     const cases: [string, Promise<Awaited<ReturnType<typeof send>>>, number][] = [
       ['missing headers', send(url, { body: s.rawBody, headers: { 'content-type': 'application/json' } }), 400],
-      ['invalid timestamp', send(url, { body: s.rawBody, headers: { ...s.headers, 'webhook-timestamp': 'hello' } }), 400],
+      [
+        'invalid timestamp',
+        send(url, { body: s.rawBody, headers: { ...s.headers, 'webhook-timestamp': 'hello' } }),
+        400,
+      ],
       ['too old', deliverAt(url, eventOf('user.login'), Math.floor(Date.now() / 1000) - 3600), 401],
       ['invalid envelope', deliver({ id: 'evt_1' }), 400],
       ['not JSON', send(url, { body: s.rawBody, headers: { ...s.headers, 'content-type': 'text/plain' } }), 415],
@@ -418,7 +439,10 @@ describe.each(PLATFORMS)('behind a hostile host app (%s)', (platform) => {
   });
 
   it('an app-level global prefix applies to the webhook path', async () => {
-    const { t, probe, webhookPath, deliver } = await startHostileApp(platform, { decorators: EXEMPT(), globalPrefix: 'api' });
+    const { t, probe, webhookPath, deliver } = await startHostileApp(platform, {
+      decorators: EXEMPT(),
+      globalPrefix: 'api',
+    });
     expect(webhookPath).toBe('/api/webhooks/scalekit');
     const event = eventOf('user.login');
     const res = await deliver(event);

@@ -152,34 +152,61 @@ describe.each(PLATFORMS)('idempotency over HTTP, memory store (%s)', (platform) 
     const attempts: Array<[string, Promise<{ status: number }>, number]> = [
       [
         'wrong signature',
-        send(url, { body: good.rawBody, headers: { ...good.headers, 'webhook-signature': 'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OA=' } }),
+        send(url, {
+          body: good.rawBody,
+          headers: { ...good.headers, 'webhook-signature': 'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OA=' },
+        }),
         401,
       ],
-      ['other secret', (() => {
-        const s = signed(event, { secret: OTHER_SECRET });
-        return send(url, { body: s.rawBody, headers: s.headers });
-      })(), 401],
-      ['too old', (() => {
-        const s = signed(event, { timestamp: nowSeconds() - 301 });
-        return send(url, { body: s.rawBody, headers: s.headers });
-      })(), 401],
-      ['too new', (() => {
-        const s = signed(event, { timestamp: nowSeconds() + 301 });
-        return send(url, { body: s.rawBody, headers: s.headers });
-      })(), 401],
-      ['body changed', send(url, { body: Buffer.concat([good.rawBody, Buffer.from(' ')]), headers: good.headers }), 401],
+      [
+        'other secret',
+        (() => {
+          const s = signed(event, { secret: OTHER_SECRET });
+          return send(url, { body: s.rawBody, headers: s.headers });
+        })(),
+        401,
+      ],
+      [
+        'too old',
+        (() => {
+          const s = signed(event, { timestamp: nowSeconds() - 301 });
+          return send(url, { body: s.rawBody, headers: s.headers });
+        })(),
+        401,
+      ],
+      [
+        'too new',
+        (() => {
+          const s = signed(event, { timestamp: nowSeconds() + 301 });
+          return send(url, { body: s.rawBody, headers: s.headers });
+        })(),
+        401,
+      ],
+      [
+        'body changed',
+        send(url, { body: Buffer.concat([good.rawBody, Buffer.from(' ')]), headers: good.headers }),
+        401,
+      ],
       [
         'signature missing',
         send(url, {
           body: good.rawBody,
-          headers: { 'content-type': 'application/json', 'webhook-id': 'msg_verification', 'webhook-timestamp': String(nowSeconds()) },
+          headers: {
+            'content-type': 'application/json',
+            'webhook-id': 'msg_verification',
+            'webhook-timestamp': String(nowSeconds()),
+          },
         }),
         400,
       ],
-      ['valid signature, invalid envelope', (() => {
-        const s = signed({ ...event, type: 42 });
-        return send(url, { body: s.rawBody, headers: s.headers });
-      })(), 400],
+      [
+        'valid signature, invalid envelope',
+        (() => {
+          const s = signed({ ...event, type: 42 });
+          return send(url, { body: s.rawBody, headers: s.headers });
+        })(),
+        400,
+      ],
     ];
     for (const [label, response, status] of attempts) {
       expect({ label, status: (await response).status }).toEqual({ label, status });
@@ -233,17 +260,41 @@ describe.each(PLATFORMS)('invalid idempotency options stop the app at start-up (
       { toleranceSeconds: 10, idempotency: { ttlSeconds: 19 } },
       /idempotency\.ttlSeconds \(19\) must be at least twice toleranceSeconds \(20\)/,
     ],
-    ['ttlSeconds zero', { idempotency: { ttlSeconds: 0 } }, /idempotency\.ttlSeconds must be a positive number of seconds \(got 0\)/],
-    ['leaseSeconds zero', { idempotency: { leaseSeconds: 0 } }, /idempotency\.leaseSeconds must be a positive number of seconds \(got 0\)/],
-    ['leaseSeconds negative', { idempotency: { leaseSeconds: -5 } }, /idempotency\.leaseSeconds must be a positive number of seconds \(got -5\)/],
-    ['leaseSeconds not a number', { idempotency: { leaseSeconds: '60' as unknown as number } }, /idempotency\.leaseSeconds must be a positive number/],
+    [
+      'ttlSeconds zero',
+      { idempotency: { ttlSeconds: 0 } },
+      /idempotency\.ttlSeconds must be a positive number of seconds \(got 0\)/,
+    ],
+    [
+      'leaseSeconds zero',
+      { idempotency: { leaseSeconds: 0 } },
+      /idempotency\.leaseSeconds must be a positive number of seconds \(got 0\)/,
+    ],
+    [
+      'leaseSeconds negative',
+      { idempotency: { leaseSeconds: -5 } },
+      /idempotency\.leaseSeconds must be a positive number of seconds \(got -5\)/,
+    ],
+    [
+      'leaseSeconds not a number',
+      { idempotency: { leaseSeconds: '60' as unknown as number } },
+      /idempotency\.leaseSeconds must be a positive number/,
+    ],
     [
       'a store without claim()',
-      { idempotency: { store: { complete: async () => true, release: async () => true } as unknown as IdempotencyStore } },
+      {
+        idempotency: {
+          store: { complete: async () => true, release: async () => true } as unknown as IdempotencyStore,
+        },
+      },
       /idempotency\.store must implement claim\(\), complete\(\) and release\(\)/,
     ],
     ['idempotency: true', { idempotency: true as unknown as false }, /idempotency must be an options object or false/],
-    ['shutdownTimeoutSeconds negative', { shutdownTimeoutSeconds: -1 }, /shutdownTimeoutSeconds must be a positive number of seconds \(got -1\)/],
+    [
+      'shutdownTimeoutSeconds negative',
+      { shutdownTimeoutSeconds: -1 },
+      /shutdownTimeoutSeconds must be a positive number of seconds \(got -1\)/,
+    ],
   ];
 
   it.each(cases)('%s', async (_label, options, message) => {
@@ -251,7 +302,10 @@ describe.each(PLATFORMS)('invalid idempotency options stop the app at start-up (
   });
 
   it('accepts ttlSeconds of exactly twice the tolerance', async () => {
-    const t = await startProbeApp(platform, { toleranceSeconds: 10, idempotency: { ttlSeconds: 20, leaseSeconds: 0.5 } });
+    const t = await startProbeApp(platform, {
+      toleranceSeconds: 10,
+      idempotency: { ttlSeconds: 20, leaseSeconds: 0.5 },
+    });
     await t.close();
   });
 });
@@ -296,7 +350,12 @@ describe('idempotency over HTTP, Redis store shared by two instances', () => {
     expect((await send(`${a.url}${PATH}`, { body: wrong.rawBody, headers: wrong.headers })).status).toBe(401);
     expect((await send(`${b.url}${PATH}`, { body: old.rawBody, headers: old.headers })).status).toBe(401);
     expect(
-      (await send(`${a.url}${PATH}`, { body: Buffer.concat([tampered.rawBody, Buffer.from('\n')]), headers: tampered.headers })).status,
+      (
+        await send(`${a.url}${PATH}`, {
+          body: Buffer.concat([tampered.rawBody, Buffer.from('\n')]),
+          headers: tampered.headers,
+        })
+      ).status,
     ).toBe(401);
     expect(await keys()).toEqual([]);
 

@@ -64,7 +64,9 @@ describe.each(PLATFORMS)('module configuration (%s)', (platform) => {
     const ok = await deliverTo(`${t.url}/hooks/scalekit-async`, eventOf('organization.created'), OTHER);
     expect(ok.status).toBe(200);
     expect(t.app.get(CallLog).names()).toEqual(['everything', 'organizationChanged']);
-    expect((await deliverTo(`${t.url}/hooks/scalekit-async`, eventOf('organization.created'), SECRET)).status).toBe(401);
+    expect((await deliverTo(`${t.url}/hooks/scalekit-async`, eventOf('organization.created'), SECRET)).status).toBe(
+      401,
+    );
     expect((await deliverTo(`${t.url}/webhooks/scalekit`, eventOf('organization.created'), OTHER)).status).toBe(404);
   });
 
@@ -129,9 +131,15 @@ describe.each(PLATFORMS)('module configuration (%s)', (platform) => {
   });
 
   it('a body that is not JSON → 415, before verification', async () => {
-    const t = await start(platform, { imports: [ScalekitWebhookModule.forRoot({ secret: SECRET })], providers: [CallLog] });
+    const t = await start(platform, {
+      imports: [ScalekitWebhookModule.forRoot({ secret: SECRET })],
+      providers: [CallLog],
+    });
     const s = signed('hello');
-    const res = await send(`${t.url}/webhooks/scalekit`, { body: s.rawBody, headers: { ...s.headers, 'content-type': 'text/plain' } });
+    const res = await send(`${t.url}/webhooks/scalekit`, {
+      body: s.rawBody,
+      headers: { ...s.headers, 'content-type': 'text/plain' },
+    });
     expect(res.status).toBe(415);
   });
 });
@@ -168,7 +176,11 @@ describe('start-up refusal (cases 1, 3, 6, 14)', () => {
     const t = await startApp('express', { imports: [ScalekitWebhookModule.forRoot({ secret: OTHER })] });
     apps.push(t);
     const config = t.app.get(ScalekitWebhookConfig);
-    for (const text of [JSON.stringify(config), inspect(config, { depth: 10 }), inspect(config.verifier, { depth: 10, showHidden: true })]) {
+    for (const text of [
+      JSON.stringify(config),
+      inspect(config, { depth: 10 }),
+      inspect(config.verifier, { depth: 10, showHidden: true }),
+    ]) {
       expect(text).not.toContain('C2FVsBQ');
     }
     expect(JSON.parse(JSON.stringify(config))).toEqual({

@@ -2,7 +2,12 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest 
 import { Inject, Injectable, Scope } from '@nestjs/common';
 import { ContextIdFactory, REQUEST } from '@nestjs/core';
 import type { IncomingHttpHeaders } from 'node:http';
-import { type AnyScalekitEvent, OnScalekitEvent, type ScalekitDelivery, ScalekitWebhookModule } from 'nestjs-scalekit-webhooks';
+import {
+  type AnyScalekitEvent,
+  OnScalekitEvent,
+  type ScalekitDelivery,
+  ScalekitWebhookModule,
+} from 'nestjs-scalekit-webhooks';
 import { PLATFORMS, startApp, type TestApp } from '../support/app.js';
 import { eventOf, signed } from '../support/events.js';
 import { send } from '../support/http.js';
@@ -36,7 +41,13 @@ class ScopeLog {
   }
 }
 
-function callOf(handler: string, instance: number, request: WebhookRequest, event: AnyScalekitEvent, delivery: ScalekitDelivery): ScopedCall {
+function callOf(
+  handler: string,
+  instance: number,
+  request: WebhookRequest,
+  event: AnyScalekitEvent,
+  delivery: ScalekitDelivery,
+): ScopedCall {
   return {
     handler,
     eventId: event.id,
@@ -142,7 +153,10 @@ describe.each(PLATFORMS)('request-scoped handlers (%s)', (platform) => {
 
   const deliver = (payload: unknown) => {
     const s = signed(payload, { secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' });
-    return send(`${t.url}/webhooks/scalekit`, { body: s.rawBody, headers: s.headers }).then((res) => ({ res, signed: s }));
+    return send(`${t.url}/webhooks/scalekit`, { body: s.rawBody, headers: s.headers }).then((res) => ({
+      res,
+      signed: s,
+    }));
   };
 
   it('discovers request-scoped and implicitly request-scoped handlers, and says so at start-up', () => {

@@ -135,11 +135,19 @@ class SecretHandlers {
   audit() {}
 }
 
-async function boot(platform: Platform, metadata: ModuleMetadata, options: { rawBody?: boolean } = {}): Promise<INestApplication> {
+async function boot(
+  platform: Platform,
+  metadata: ModuleMetadata,
+  options: { rawBody?: boolean } = {},
+): Promise<INestApplication> {
   @Module(metadata)
   class SecretsAppModule {}
   const adapter = platform === 'express' ? new ExpressAdapter() : new FastifyAdapter();
-  const app = await NestFactory.create(SecretsAppModule, adapter, { rawBody: options.rawBody ?? true, logger, abortOnError: false });
+  const app = await NestFactory.create(SecretsAppModule, adapter, {
+    rawBody: options.rawBody ?? true,
+    logger,
+    abortOnError: false,
+  });
   app.useLogger(logger);
   await app.listen(0, '127.0.0.1');
   return app;
@@ -160,7 +168,12 @@ describe.each(PLATFORMS)('secrets and sensitive data (%s)', (platform) => {
   });
   afterAll(() => app.close());
 
-  async function post(where: string, body: string | Buffer, headers: Record<string, string | string[]>, method = 'POST'): Promise<RawResponse> {
+  async function post(
+    where: string,
+    body: string | Buffer,
+    headers: Record<string, string | string[]>,
+    method = 'POST',
+  ): Promise<RawResponse> {
     const res = await send(endpoint, { method, body, headers });
     expose(`${platform} ${where}: response`, `${res.status} ${JSON.stringify(res.headers)} ${res.text}`);
     expect(leaks(res.text)).toEqual([]);
@@ -173,14 +186,18 @@ describe.each(PLATFORMS)('secrets and sensitive data (%s)', (platform) => {
 
   it('successes: events carrying txt_record_secret, tokens and client secrets are verified and routed', async () => {
     expect((await deliver('domain', domainEvent())).status).toBe(200);
-    expect((await deliver('domain verified', domainEvent('organization.domain_dns_verification_success'))).status).toBe(200);
+    expect((await deliver('domain verified', domainEvent('organization.domain_dns_verification_success'))).status).toBe(
+      200,
+    );
     expect((await deliver('tokens', tokensEvent())).status).toBe(200);
     expect((await deliver('signed with the second secret', tokensEvent(), { secret: SECRET_B })).status).toBe(200);
     expect((await deliver('unknown type', tokensEvent('connected_account.brand_new_type'))).status).toBe(200);
     expect((await deliver('unhandled type', tokensEvent('connected_account.status_updated'))).status).toBe(200);
     const handlers = app.get(SecretHandlers);
     // The handlers themselves get the values unredacted: redaction is for logs only.
-    expect(handlers.seen.map((e) => (e.data as any).txt_record_secret ?? (e.data as any).access_token)).toContain(SENSITIVE.txtRecordSecret);
+    expect(handlers.seen.map((e) => (e.data as any).txt_record_secret ?? (e.data as any).access_token)).toContain(
+      SENSITIVE.txtRecordSecret,
+    );
     expect(handlers.seen.map((e) => (e.data as any).access_token)).toContain(SENSITIVE.accessToken);
   });
 
@@ -204,10 +221,16 @@ describe.each(PLATFORMS)('secrets and sensitive data (%s)', (platform) => {
       (await deliver('wrong secret', tokensEvent(), { secret: WRONG_SECRET })).status,
       (await deliver('too old', tokensEvent(), { timestamp: nowSeconds() - 3600 })).status,
       (await deliver('too new', tokensEvent(), { timestamp: nowSeconds() + 3600 })).status,
-      (await post('signature changed', s.rawBody, { ...s.headers, 'webhook-signature': `v1,${Buffer.alloc(32, 7).toString('base64')}` })).status,
+      (
+        await post('signature changed', s.rawBody, {
+          ...s.headers,
+          'webhook-signature': `v1,${Buffer.alloc(32, 7).toString('base64')}`,
+        })
+      ).status,
       (await post('body changed', body.replace(DOMAIN, 'evil.example'), s.headers)).status,
       (await post('missing headers', s.rawBody, { 'content-type': 'application/json' })).status,
-      (await post('duplicated id', s.rawBody, { ...s.headers, 'webhook-id': [s.headers['webhook-id'], 'msg_x'] })).status,
+      (await post('duplicated id', s.rawBody, { ...s.headers, 'webhook-id': [s.headers['webhook-id'], 'msg_x'] }))
+        .status,
       (await post('bad timestamp', s.rawBody, { ...s.headers, 'webhook-timestamp': 'soon' })).status,
       (await post('not JSON content type', s.rawBody, { ...s.headers, 'content-type': 'text/plain' })).status,
     ];
@@ -245,7 +268,11 @@ describe.each(PLATFORMS)('secrets and sensitive data (%s)', (platform) => {
   });
 
   it('an app created without rawBody: 500 raw_body_missing, no leak', async () => {
-    const bare = await boot(platform, { imports: [ScalekitWebhookModule.forRoot({ secret: SECRET_A })] }, { rawBody: false });
+    const bare = await boot(
+      platform,
+      { imports: [ScalekitWebhookModule.forRoot({ secret: SECRET_A })] },
+      { rawBody: false },
+    );
     try {
       const s = signed(tokensEvent(), { secret: SECRET_A });
       const res = await send(`${urlOf(bare)}/webhooks/scalekit`, { body: s.rawBody, headers: s.headers });
@@ -316,14 +343,21 @@ describe('start-up failures never show a secret', () => {
     async (platform, _name, options) => {
       let failure: unknown;
       try {
-        const app = await boot(platform, { imports: [ScalekitWebhookModule.forRoot(options as ScalekitWebhookModuleOptions)] });
+        const app = await boot(platform, {
+          imports: [ScalekitWebhookModule.forRoot(options as ScalekitWebhookModuleOptions)],
+        });
         await app.close();
       } catch (error) {
         failure = error;
       }
       expect(failure).toBeInstanceOf(Error);
       const error = failure as Error;
-      const dumps = [error.message, String(error.stack), JSON.stringify(error), inspect(error, { depth: Infinity, showHidden: true })];
+      const dumps = [
+        error.message,
+        String(error.stack),
+        JSON.stringify(error),
+        inspect(error, { depth: Infinity, showHidden: true }),
+      ];
       for (const text of dumps) {
         expose(`start-up ${platform} ${_name}`, text);
         expect(leaks(text)).toEqual([]);
@@ -376,7 +410,10 @@ describe('everything captured in this file', () => {
 
   it('no log line shows a secret or a sensitive payload value', () => {
     const offending = logger.lines
-      .map((line) => ({ line: `${line.level} ${line.context ?? ''} ${line.message}`.slice(0, 300), leaks: leaks(line.message) }))
+      .map((line) => ({
+        line: `${line.level} ${line.context ?? ''} ${line.message}`.slice(0, 300),
+        leaks: leaks(line.message),
+      }))
       .filter((entry) => entry.leaks.length > 0);
     expect(offending).toEqual([]);
   });

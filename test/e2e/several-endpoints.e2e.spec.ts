@@ -109,7 +109,10 @@ describe.each(PLATFORMS)('several Scalekit endpoints in one app (%s)', (platform
       await deliver('staging', eventOf('user.login'), PROD_SECRET),
     ];
     expect(crossed.map((r) => r.status)).toEqual([401, 401]);
-    expect(crossed.map((r) => r.body.error)).toEqual(['signature_verification_failed', 'signature_verification_failed']);
+    expect(crossed.map((r) => r.body.error)).toEqual([
+      'signature_verification_failed',
+      'signature_verification_failed',
+    ]);
     expect(log.calls).toEqual([]);
   });
 
@@ -123,7 +126,9 @@ describe.each(PLATFORMS)('several Scalekit endpoints in one app (%s)', (platform
     expect(log.of(toProd.id)).toEqual(['anyLogin', 'prodLogin']);
     expect(log.of(toStaging.id)).toEqual(['anyLogin', 'stagingAudit', 'stagingLogin']);
     expect(new Set(log.calls.filter((c) => c.eventId === toProd.id).map((c) => c.endpoint))).toEqual(new Set(['prod']));
-    expect(new Set(log.calls.filter((c) => c.eventId === toStaging.id).map((c) => c.endpoint))).toEqual(new Set(['staging']));
+    expect(new Set(log.calls.filter((c) => c.eventId === toStaging.id).map((c) => c.endpoint))).toEqual(
+      new Set(['staging']),
+    );
   });
 
   it('a handler whose stacked decorators name both endpoints runs once per delivery, with the right patterns each', async () => {
@@ -151,7 +156,9 @@ describe.each(PLATFORMS)('several Scalekit endpoints in one app (%s)', (platform
     );
     expect(results.every((r) => r.status === 200)).toBe(true);
     for (const { endpoint, event } of sent) {
-      expect(log.of(event.id)).toEqual(endpoint === 'prod' ? ['anyLogin', 'prodLogin'] : ['anyLogin', 'stagingAudit', 'stagingLogin']);
+      expect(log.of(event.id)).toEqual(
+        endpoint === 'prod' ? ['anyLogin', 'prodLogin'] : ['anyLogin', 'stagingAudit', 'stagingLogin'],
+      );
       expect(log.calls.filter((c) => c.eventId === event.id).every((c) => c.endpoint === endpoint)).toBe(true);
     }
   });
@@ -167,7 +174,9 @@ describe.each(PLATFORMS)('several Scalekit endpoints in one app (%s)', (platform
     expect(Reflect.getMetadata('registration-marker', prodClass)).toBe('prod');
     expect(Reflect.getMetadata('registration-marker', stagingClass)).toBeUndefined();
     // A third registration built later does not change the first two.
-    const third = controllerOf(ScalekitWebhookModule.forRoot({ secret: SECRET, path: 'webhooks/third', name: 'third' }));
+    const third = controllerOf(
+      ScalekitWebhookModule.forRoot({ secret: SECRET, path: 'webhooks/third', name: 'third' }),
+    );
     expect(Reflect.getMetadata('path', prodClass)).toBe('webhooks/prod');
     expect(Reflect.getMetadata('path', third)).toBe('webhooks/third');
 
@@ -177,15 +186,18 @@ describe.each(PLATFORMS)('several Scalekit endpoints in one app (%s)', (platform
     const prodDispatcher = t.app.select(prod).get(ScalekitEventDispatcher, { strict: true });
     const stagingDispatcher = t.app.select(staging).get(ScalekitEventDispatcher, { strict: true });
     expect(prodDispatcher).not.toBe(stagingDispatcher);
-    expect(prodDispatcher.handlersFor('user.login').map((h) => h.name).sort()).toEqual([
-      'EndpointHandlers.anyLogin',
-      'EndpointHandlers.prodLogin',
-    ]);
-    expect(stagingDispatcher.handlersFor('user.login').map((h) => h.name).sort()).toEqual([
-      'EndpointHandlers.anyLogin',
-      'EndpointHandlers.stagingAudit',
-      'EndpointHandlers.stagingLogin',
-    ]);
+    expect(
+      prodDispatcher
+        .handlersFor('user.login')
+        .map((h) => h.name)
+        .sort(),
+    ).toEqual(['EndpointHandlers.anyLogin', 'EndpointHandlers.prodLogin']);
+    expect(
+      stagingDispatcher
+        .handlersFor('user.login')
+        .map((h) => h.name)
+        .sort(),
+    ).toEqual(['EndpointHandlers.anyLogin', 'EndpointHandlers.stagingAudit', 'EndpointHandlers.stagingLogin']);
     // One controller instance per registration, each of its own class.
     const prodController = t.app.get(prodClass);
     const stagingController = t.app.get(stagingClass);

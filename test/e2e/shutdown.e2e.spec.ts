@@ -87,7 +87,9 @@ describe.each(PLATFORMS)('graceful shutdown (%s)', (platform) => {
     await probe.whenStarted(inFlight.id);
 
     const closing = t.app.close();
-    await waitUntil('the shutdown to start draining', () => logged(/Shutting down: waiting up to 10000 ms for 1 delivery/));
+    await waitUntil('the shutdown to start draining', () =>
+      logged(/Shutting down: waiting up to 10000 ms for 1 delivery/),
+    );
 
     const late = eventOf('organization.updated');
     const refused = await deliver(t, late);

@@ -41,7 +41,12 @@ describe.each(PLATFORMS)('webhook endpoint over HTTP (%s)', (platform) => {
     t = await startApp(
       platform,
       {
-        imports: [ScalekitWebhookModule.forRoot({ secret: [SECRET, 'whsec_plJ3nmyCDGBKInavdOK15jsl'], maxBodyBytes: 1_048_576 })],
+        imports: [
+          ScalekitWebhookModule.forRoot({
+            secret: [SECRET, 'whsec_plJ3nmyCDGBKInavdOK15jsl'],
+            maxBodyBytes: 1_048_576,
+          }),
+        ],
         controllers: [OwnController],
         providers: [CallLog, DirectoryHandlers],
       },
@@ -258,7 +263,14 @@ describe.each(PLATFORMS)('webhook endpoint over HTTP (%s)', (platform) => {
       ['only other versions', (v: string) => `${v.replace('v1,', 'v2,')} ${v.replace('v1,', 'v1a,')}`],
       ['trailing junk', (v: string) => `${v}xx`],
       ['missing padding', (v: string) => v.replace(/=$/, '')],
-      ['base64url alphabet', (v: string) => v.replace(/\+/g, '-').replace(/\//g, '_').replace(/^v1,([^-_]*)$/, 'v1,-$1')],
+      [
+        'base64url alphabet',
+        (v: string) =>
+          v
+            .replace(/\+/g, '-')
+            .replace(/\//g, '_')
+            .replace(/^v1,([^-_]*)$/, 'v1,-$1'),
+      ],
       ['changed case', (v: string) => `v1,${swapCase(v.slice(3))}`],
     ])('case 15/17/19: %s → 401 with the generic body', async (_name, mutate) => {
       const s = body();
@@ -305,7 +317,10 @@ describe.each(PLATFORMS)('webhook endpoint over HTTP (%s)', (platform) => {
       const res = await post(s.rawBody, s.headers);
       expect(res.status).toBe(400);
       expect(log.calls).toHaveLength(0);
-      const unsigned = await post(s.rawBody, { ...s.headers, 'webhook-signature': 'v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=' });
+      const unsigned = await post(s.rawBody, {
+        ...s.headers,
+        'webhook-signature': 'v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=',
+      });
       expect(unsigned.status).not.toBe(200);
     });
 
@@ -347,7 +362,10 @@ describe.each(PLATFORMS)('webhook endpoint over HTTP (%s)', (platform) => {
       large.data = { ...large.data, filler: 'é'.repeat(400_000) };
       const res = await deliver(large);
       expect(res.status).toBe(200);
-      expect(log.calls.filter((c) => c.handler === 'organizationChanged').map((c) => c.event.id)).toEqual([unicode.id, large.id]);
+      expect(log.calls.filter((c) => c.handler === 'organizationChanged').map((c) => c.event.id)).toEqual([
+        unicode.id,
+        large.id,
+      ]);
     });
   });
 
@@ -360,7 +378,10 @@ describe.each(PLATFORMS)('webhook endpoint over HTTP (%s)', (platform) => {
 
     it('case 34: every verification failure answers the same generic body; the detail goes to the log', async () => {
       const s = signed(eventOf('user.login'));
-      const res = await post(s.rawBody, { ...s.headers, 'webhook-signature': 'v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=' });
+      const res = await post(s.rawBody, {
+        ...s.headers,
+        'webhook-signature': 'v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=',
+      });
       expect(res.body).toEqual(GENERIC_401);
       expect(res.text).not.toMatch(/secret|v1 signature|match/i);
       const warned = t.logger.matching(/Rejected delivery/).pop()!;
@@ -397,7 +418,10 @@ describe.each(PLATFORMS)('webhook endpoint over HTTP (%s)', (platform) => {
         expect({ status: a.status, body: a.body }).toEqual({ status: b.status, body: b.body });
         expect(a.status).toBeGreaterThanOrEqual(400);
       }
-      const missing = await send(`${t.url}/own/hook`, { body: s.rawBody, headers: { 'content-type': 'application/json' } });
+      const missing = await send(`${t.url}/own/hook`, {
+        body: s.rawBody,
+        headers: { 'content-type': 'application/json' },
+      });
       expect(missing.status).toBe(400);
       const badPayload = signed({ id: 'evt_1' });
       const [ownBad, builtInBad] = await Promise.all([

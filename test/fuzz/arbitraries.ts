@@ -46,7 +46,10 @@ export interface SigningSecret {
   text: string;
 }
 
-export function secretOf(key: Uint8Array, form: 'prefixed' | 'unpadded' | 'bare' | 'spaced' = 'prefixed'): SigningSecret {
+export function secretOf(
+  key: Uint8Array,
+  form: 'prefixed' | 'unpadded' | 'bare' | 'spaced' = 'prefixed',
+): SigningSecret {
   const bytes = Buffer.from(key);
   const b64 = bytes.toString('base64');
   const text =
@@ -82,7 +85,9 @@ const base62Arb = (min: number, max: number) =>
   fc.string({ unit: fc.constantFrom(...BASE62), minLength: min, maxLength: max });
 
 /** Printable ASCII without space and comma: what a `webhook-id` may be. */
-const ID_CHARS = Array.from({ length: 0x7e - 0x21 + 1 }, (_, i) => String.fromCharCode(0x21 + i)).filter((c) => c !== ',');
+const ID_CHARS = Array.from({ length: 0x7e - 0x21 + 1 }, (_, i) => String.fromCharCode(0x21 + i)).filter(
+  (c) => c !== ',',
+);
 
 /** A `webhook-id`: mostly Svix-like `msg_…`, sometimes any printable ASCII up to the 256-character limit. */
 export const webhookIdArb: fc.Arbitrary<string> = fc.oneof(
@@ -110,7 +115,7 @@ export function recase(name: string, casing: Casing): string {
   if (casing === 'title') {
     return name.toLowerCase().replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => `${dash}${c.toUpperCase()}`);
   }
-  return [...name].map((c, i) => ((casing >> i % 22) & 1 ? c.toUpperCase() : c.toLowerCase())).join('');
+  return [...name].map((c, i) => ((casing >> (i % 22)) & 1 ? c.toUpperCase() : c.toLowerCase())).join('');
 }
 
 /** Texts that break parsers: whitespace of every kind, NUL and control bytes, separators, unicode, latin-1. */
@@ -247,7 +252,14 @@ function pieceText(piece: HostilePiece): string {
 
 export type BodyPlan =
   | { kind: 'fixture'; type: string; eventId: string; layout: 'compact' | 'pretty' | 'crlf'; unicode: boolean }
-  | { kind: 'hostile'; type: string; eventId: string; top: HostilePiece[]; data: HostilePiece[]; dupEnvelopeKeys: boolean }
+  | {
+      kind: 'hostile';
+      type: string;
+      eventId: string;
+      top: HostilePiece[];
+      data: HostilePiece[];
+      dupEnvelopeKeys: boolean;
+    }
   | { kind: 'odd-type'; type: string; eventId: string }
   | { kind: 'sized'; type: string; eventId: string; delta: number; wide: number }
   | { kind: 'huge'; type: string; eventId: string; extra: number }
@@ -317,7 +329,11 @@ export const bodyPlanArb: fc.Arbitrary<BodyPlan> = fc.oneof(
   },
   {
     weight: 1,
-    arbitrary: fc.record({ kind: fc.constant('odd-type' as const), type: fc.constantFrom(...ODD_TYPES), eventId: eventIdArb }),
+    arbitrary: fc.record({
+      kind: fc.constant('odd-type' as const),
+      type: fc.constantFrom(...ODD_TYPES),
+      eventId: eventIdArb,
+    }),
   },
   {
     weight: 2,
@@ -333,7 +349,10 @@ export const bodyPlanArb: fc.Arbitrary<BodyPlan> = fc.oneof(
     weight: 2,
     arbitrary: fc.record({
       kind: fc.constant('not-envelope' as const),
-      json: fc.oneof(fc.json({ depthSize: 'small' }), fc.constantFrom('null', '[]', '{}', '0', '"x"', 'true', '-0', '1e400')),
+      json: fc.oneof(
+        fc.json({ depthSize: 'small' }),
+        fc.constantFrom('null', '[]', '{}', '0', '"x"', 'true', '-0', '1e400'),
+      ),
     }),
   },
   {
@@ -345,7 +364,10 @@ export const bodyPlanArb: fc.Arbitrary<BodyPlan> = fc.oneof(
       change: fc.constantFrom(...Object.keys(INVALID_CHANGES)),
     }),
   },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('bytes' as const), bytes: fc.uint8Array({ maxLength: 300 }) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constant('bytes' as const), bytes: fc.uint8Array({ maxLength: 300 }) }),
+  },
   { weight: 1, arbitrary: fc.constant({ kind: 'empty' as const }) },
 );
 
@@ -411,12 +433,21 @@ export function buildBody(plan: BodyPlan, bodyLimit: number, uniqueSuffix = ''):
       event['id'] = eventId;
       event['data'] = { ...(event['data'] as object), __inject__: 0 };
       const dup = plan.dupEnvelopeKeys ? ['"type":"evil.type"', '"id":"evt_evil"', '"data":"not an object"'] : [];
-      const text = inject(JSON.stringify(event), [...dup, ...plan.top.map(pieceText)].join(','), plan.data.map(pieceText).join(','));
+      const text = inject(
+        JSON.stringify(event),
+        [...dup, ...plan.top.map(pieceText)].join(','),
+        plan.data.map(pieceText).join(','),
+      );
       return finish(text, 'valid', eventId, plan.type);
     }
     case 'odd-type': {
       const eventId = plan.eventId + uniqueSuffix;
-      return finish(JSON.stringify({ ...fixtureOf('organization.created'), id: eventId, type: plan.type }), 'valid', eventId, plan.type);
+      return finish(
+        JSON.stringify({ ...fixtureOf('organization.created'), id: eventId, type: plan.type }),
+        'valid',
+        eventId,
+        plan.type,
+      );
     }
     case 'sized':
     case 'huge': {
@@ -503,7 +534,12 @@ export const decoyArb: fc.Arbitrary<DecoyPlan> = fc.record({
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 
 /** A decoy entry: never valid for the content it sits beside (checked by the caller), never containing a space. */
-export function decoyText(plan: DecoyPlan, valid: string, resign: (timestamp: string) => string, timestamp: string): string {
+export function decoyText(
+  plan: DecoyPlan,
+  valid: string,
+  resign: (timestamp: string) => string,
+  timestamp: string,
+): string {
   const sig = valid.slice(3);
   const random32 = Buffer.from(plan.bytes.subarray(0, 32)).toString('base64');
   switch (plan.kind) {
@@ -600,19 +636,33 @@ export const deliveryPlanArb = (bodyArb: fc.Arbitrary<BodyPlan> = bodyPlanArb): 
     foreignKeys: fc.array(fc.uint8Array({ minLength: 1, maxLength: 40 }), { maxLength: 2 }),
     decoys: fc.array(decoyArb, { maxLength: 10 }),
     entryOrder: fc.array(fc.nat(1000), { minLength: MAX_VALID_ENTRIES, maxLength: MAX_VALID_ENTRIES }),
-    separators: fc.array(fc.oneof({ weight: 4, arbitrary: fc.constant(1) }, { weight: 1, arbitrary: fc.integer({ min: 2, max: 3 }) }), {
-      minLength: MAX_VALID_ENTRIES,
-      maxLength: MAX_VALID_ENTRIES,
-    }),
+    separators: fc.array(
+      fc.oneof({ weight: 4, arbitrary: fc.constant(1) }, { weight: 1, arbitrary: fc.integer({ min: 2, max: 3 }) }),
+      {
+        minLength: MAX_VALID_ENTRIES,
+        maxLength: MAX_VALID_ENTRIES,
+      },
+    ),
     pad: fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 3 })),
     casings: fc.tuple(casingArb, casingArb, casingArb, casingArb),
-    contentType: fc.constantFrom('application/json', 'application/json', 'application/json; charset=utf-8', 'application/json;charset=UTF-8'),
+    contentType: fc.constantFrom(
+      'application/json',
+      'application/json',
+      'application/json; charset=utf-8',
+      'application/json;charset=UTF-8',
+    ),
     extraHeaders: fc.uniqueArray(
-      fc.tuple(fc.constantFrom(...EXTRA_HEADER_NAMES), fc.string({ unit: fc.constantFrom(...PRINTABLE), minLength: 1, maxLength: 40 })),
+      fc.tuple(
+        fc.constantFrom(...EXTRA_HEADER_NAMES),
+        fc.string({ unit: fc.constantFrom(...PRINTABLE), minLength: 1, maxLength: 40 }),
+      ),
       { maxLength: 3, selector: ([name]) => name },
     ),
     headerOrder: fc.array(fc.nat(1000), { minLength: 8, maxLength: 8 }),
-    timestampAsNumber: fc.oneof({ weight: 9, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+    timestampAsNumber: fc.oneof(
+      { weight: 9, arbitrary: fc.constant(false) },
+      { weight: 1, arbitrary: fc.constant(true) },
+    ),
   });
 
 export interface BuildContext {
@@ -663,14 +713,19 @@ export function buildDelivery(plan: DeliveryPlan, ctx: BuildContext): Delivery {
   const entries = orderBy([...valid, ...others].slice(0, MAX_VALID_ENTRIES), plan.entryOrder);
   // Leading and trailing spaces too: the verifier must tolerate them (and HTTP strips them on the way).
   const signature =
-    ' '.repeat(plan.pad[0]) + entries.map((entry, i) => (i === 0 ? '' : ' '.repeat(plan.separators[i]!)) + entry).join('') + ' '.repeat(plan.pad[1]);
+    ' '.repeat(plan.pad[0]) +
+    entries.map((entry, i) => (i === 0 ? '' : ' '.repeat(plan.separators[i]!)) + entry).join('') +
+    ' '.repeat(plan.pad[1]);
 
   const [idCase, tsCase, sigCase, typeCase] = plan.casings;
   const headers: HeaderEntry[] = orderBy(
     [
       [recase('content-type', typeCase), plan.contentType] as HeaderEntry,
       [recase('webhook-id', idCase), id],
-      [recase('webhook-timestamp', tsCase), ctx.mode === 'core' && plan.timestampAsNumber ? Number(timestamp) : timestamp],
+      [
+        recase('webhook-timestamp', tsCase),
+        ctx.mode === 'core' && plan.timestampAsNumber ? Number(timestamp) : timestamp,
+      ],
       [recase('webhook-signature', sigCase), signature],
       ...plan.extraHeaders.map(([name, value]) => [name, value] as HeaderEntry),
     ],
@@ -698,9 +753,21 @@ export type Mutation =
   | { t: 'flip-body'; index: number; bit: number }
   | { t: 'flip-header'; h: Which; index: number; bit: number }
   | { t: 'body-edit'; op: 'truncate' | 'append' | 'prepend' | 'insert' | 'delete'; index: number; bytes: Uint8Array }
-  | { t: 'header-edit'; h: Which; op: 'insert' | 'replace' | 'delete' | 'prefix' | 'suffix'; index: number; text: string }
+  | {
+      t: 'header-edit';
+      h: Which;
+      op: 'insert' | 'replace' | 'delete' | 'prefix' | 'suffix';
+      index: number;
+      text: string;
+    }
   | { t: 'drop'; h: Which | 'all' | 'content-type' }
-  | { t: 'duplicate'; h: Which; form: 'array' | 'comma' | 'comma-space' | 'twin'; second: 'same' | 'nasty' | 'empty' | 'other'; text: string }
+  | {
+      t: 'duplicate';
+      h: Which;
+      form: 'array' | 'comma' | 'comma-space' | 'twin';
+      second: 'same' | 'nasty' | 'empty' | 'other';
+      text: string;
+    }
   | { t: 'rename'; h: Which; to: string }
   | { t: 'huge'; h: Which; size: number; fill: string }
   | { t: 'many-entries'; count: number; withValid: boolean; decoy: DecoyPlan }
@@ -755,8 +822,15 @@ export const isHarmless = (m: Mutation) => HARMLESS.has(m.t) || (m.t === 'body' 
 const indexArb = fc.nat(1_000_000);
 
 export const harmlessMutationArb: fc.Arbitrary<Mutation> = fc.oneof(
-  fc.record({ t: fc.constant('recase' as const), h: fc.constantFrom<Which | 'content-type'>(...WEBHOOK_HEADERS, 'content-type'), casing: casingArb }),
-  fc.record({ t: fc.constant('reorder-headers' as const), keys: fc.array(fc.nat(1000), { minLength: 8, maxLength: 8 }) }),
+  fc.record({
+    t: fc.constant('recase' as const),
+    h: fc.constantFrom<Which | 'content-type'>(...WEBHOOK_HEADERS, 'content-type'),
+    casing: casingArb,
+  }),
+  fc.record({
+    t: fc.constant('reorder-headers' as const),
+    keys: fc.array(fc.nat(1000), { minLength: 8, maxLength: 8 }),
+  }),
   fc.record({
     t: fc.constant('reorder-entries' as const),
     keys: fc.array(fc.nat(1000), { minLength: MAX_VALID_ENTRIES, maxLength: MAX_VALID_ENTRIES }),
@@ -827,7 +901,11 @@ export const bodyMutationArb: fc.Arbitrary<Mutation> = fc.oneof(
     index: indexArb,
     bytes: fc.oneof(
       fc.uint8Array({ minLength: 1, maxLength: 8 }),
-      fc.constantFrom(...[' ', '\n', '\0', '\ufeff', '}', ',', '"', '\\', '\\u', '\\ud800', '1e999'].map((s) => new Uint8Array(Buffer.from(s)))),
+      fc.constantFrom(
+        ...[' ', '\n', '\0', '\ufeff', '}', ',', '"', '\\', '\\u', '\\ud800', '1e999'].map(
+          (s) => new Uint8Array(Buffer.from(s)),
+        ),
+      ),
     ),
   }),
   fc.record({ t: fc.constant('body' as const), to: fc.constantFrom('reserialize', 'bom', 'latin1' as const) }),
@@ -838,14 +916,24 @@ export const bodyMutationArb: fc.Arbitrary<Mutation> = fc.oneof(
  */
 export const mutationArb = (mode: 'core' | 'http'): fc.Arbitrary<Mutation> =>
   fc.oneof(
-    { weight: 4, arbitrary: fc.record({ t: fc.constant('flip-body' as const), index: indexArb, bit: fc.integer({ min: 0, max: 7 }) }) },
+    {
+      weight: 4,
+      arbitrary: fc.record({
+        t: fc.constant('flip-body' as const),
+        index: indexArb,
+        bit: fc.integer({ min: 0, max: 7 }),
+      }),
+    },
     {
       weight: 6,
       arbitrary: fc.record({
         t: fc.constant('flip-header' as const),
         h: whichArb,
         index: indexArb,
-        bit: fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 0, max: 6 }) }, { weight: 1, arbitrary: fc.integer({ min: 7, max: 15 }) }),
+        bit: fc.oneof(
+          { weight: 4, arbitrary: fc.integer({ min: 0, max: 6 }) },
+          { weight: 1, arbitrary: fc.integer({ min: 7, max: 15 }) },
+        ),
       }),
     },
     {
@@ -856,7 +944,9 @@ export const mutationArb = (mode: 'core' | 'http'): fc.Arbitrary<Mutation> =>
         index: indexArb,
         bytes: fc.oneof(
           fc.uint8Array({ minLength: 1, maxLength: 8 }),
-          fc.constantFrom(...[' ', '\n', '\r\n', '\0', '\ufeff', '}', ',', '"'].map((s) => new Uint8Array(Buffer.from(s)))),
+          fc.constantFrom(
+            ...[' ', '\n', '\r\n', '\0', '\ufeff', '}', ',', '"'].map((s) => new Uint8Array(Buffer.from(s))),
+          ),
         ),
       }),
     },
@@ -870,7 +960,13 @@ export const mutationArb = (mode: 'core' | 'http'): fc.Arbitrary<Mutation> =>
         text: nastyTextArb,
       }),
     },
-    { weight: 3, arbitrary: fc.record({ t: fc.constant('drop' as const), h: fc.constantFrom<Which | 'all' | 'content-type'>(...WEBHOOK_HEADERS, 'all', 'content-type') }) },
+    {
+      weight: 3,
+      arbitrary: fc.record({
+        t: fc.constant('drop' as const),
+        h: fc.constantFrom<Which | 'all' | 'content-type'>(...WEBHOOK_HEADERS, 'all', 'content-type'),
+      }),
+    },
     {
       weight: 3,
       arbitrary: fc.record({
@@ -886,7 +982,18 @@ export const mutationArb = (mode: 'core' | 'http'): fc.Arbitrary<Mutation> =>
       arbitrary: fc.record({
         t: fc.constant('rename' as const),
         h: whichArb,
-        to: fc.constantFrom('webhook_id', 'webhookid', 'x-webhook-id', 'webhook-ids', 'webhook-id ', ' webhook-id', 'webhook-id\0', 'webhook-ıd', 'webhoo\u212a-id', 'svix-id'),
+        to: fc.constantFrom(
+          'webhook_id',
+          'webhookid',
+          'x-webhook-id',
+          'webhook-ids',
+          'webhook-id ',
+          ' webhook-id',
+          'webhook-id\0',
+          'webhook-ıd',
+          'webhoo\u212a-id',
+          'svix-id',
+        ),
       }),
     },
     {
@@ -915,7 +1022,21 @@ export const mutationArb = (mode: 'core' | 'http'): fc.Arbitrary<Mutation> =>
         value: fc.oneof(
           fc.string({ unit: 'binary', maxLength: 30 }),
           fc.string({ unit: 'grapheme', maxLength: 10 }),
-          fc.constantFrom('', ' ', '\t', '\0', 'null', 'undefined', '[object Object]', 'NaN', 'Infinity', '1e3', 'v1,', 'v1', ','),
+          fc.constantFrom(
+            '',
+            ' ',
+            '\t',
+            '\0',
+            'null',
+            'undefined',
+            '[object Object]',
+            'NaN',
+            'Infinity',
+            '1e3',
+            'v1,',
+            'v1',
+            ',',
+          ),
           fc.integer(),
           fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, -0, 1.5),
         ),
@@ -925,10 +1046,33 @@ export const mutationArb = (mode: 'core' | 'http'): fc.Arbitrary<Mutation> =>
       weight: 2,
       arbitrary: fc.record({
         t: fc.constant('version' as const),
-        to: fc.constantFrom('V1', 'v2', 'v1a', 'v0', 'v11', '1', 'v', '', 'v1 ', ' v1', 'v1,', 'v1;', 'v１', 'v1\0', 'v1\t'),
+        to: fc.constantFrom(
+          'V1',
+          'v2',
+          'v1a',
+          'v0',
+          'v11',
+          '1',
+          'v',
+          '',
+          'v1 ',
+          ' v1',
+          'v1,',
+          'v1;',
+          'v１',
+          'v1\0',
+          'v1\t',
+        ),
       }),
     },
-    { weight: 4, arbitrary: fc.record({ t: fc.constant('forge' as const), how: forgeKindArb, key: fc.uint8Array({ minLength: 1, maxLength: 40 }) }) },
+    {
+      weight: 4,
+      arbitrary: fc.record({
+        t: fc.constant('forge' as const),
+        how: forgeKindArb,
+        key: fc.uint8Array({ minLength: 1, maxLength: 40 }),
+      }),
+    },
     {
       weight: 3,
       arbitrary: fc.record({
@@ -956,7 +1100,13 @@ export const mutationArb = (mode: 'core' | 'http'): fc.Arbitrary<Mutation> =>
       }),
     },
     { weight: 3, arbitrary: fc.record({ t: fc.constant('timestamp' as const), form: timestampFormArb }) },
-    { weight: mode === 'http' ? 2 : 1, arbitrary: fc.record({ t: fc.constant('content-type' as const), value: fc.option(fc.constantFrom(...CONTENT_TYPES)) }) },
+    {
+      weight: mode === 'http' ? 2 : 1,
+      arbitrary: fc.record({
+        t: fc.constant('content-type' as const),
+        value: fc.option(fc.constantFrom(...CONTENT_TYPES)),
+      }),
+    },
     {
       weight: mode === 'http' ? 1 : 0,
       arbitrary: fc.record({
@@ -992,7 +1142,13 @@ export interface MutationContext {
 }
 
 export function initialWire(delivery: Delivery, nowMs: number): Wire {
-  return { headers: delivery.headers.map(([n, v]) => [n, Array.isArray(v) ? [...v] : v]), body: delivery.body.bytes, nowMs, labels: [], harmless: true };
+  return {
+    headers: delivery.headers.map(([n, v]) => [n, Array.isArray(v) ? [...v] : v]),
+    body: delivery.body.bytes,
+    nowMs,
+    labels: [],
+    harmless: true,
+  };
 }
 
 const lower = (name: string) => name.toLowerCase();
@@ -1028,7 +1184,12 @@ function flipChar(text: string, index: number, bit: number): string {
   return text.slice(0, i) + String.fromCharCode(text.charCodeAt(i) ^ (1 << bit)) + text.slice(i + 1);
 }
 
-function editText(text: string, op: 'insert' | 'replace' | 'delete' | 'prefix' | 'suffix', index: number, insert: string): string {
+function editText(
+  text: string,
+  op: 'insert' | 'replace' | 'delete' | 'prefix' | 'suffix',
+  index: number,
+  insert: string,
+): string {
   const i = text.length === 0 ? 0 : index % (text.length + 1);
   switch (op) {
     case 'insert':
@@ -1080,7 +1241,12 @@ function forge(how: ForgeKind, foreign: Uint8Array, ctx: MutationContext, wire: 
   const d = ctx.delivery;
   const key = ctx.keys[0]!;
   const body = wire.body;
-  const hmac = (k: Buffer | string, content: (string | Uint8Array)[], algorithm = 'sha256', encoding: 'base64' | 'hex' = 'base64') => {
+  const hmac = (
+    k: Buffer | string,
+    content: (string | Uint8Array)[],
+    algorithm = 'sha256',
+    encoding: 'base64' | 'hex' = 'base64',
+  ) => {
     const h = createHmac(algorithm, k);
     for (const part of content) {
       h.update(part);
@@ -1210,7 +1376,13 @@ export function applyMutation(wire: Wire, m: Mutation, ctx: MutationContext): Wi
     case 'rename': {
       const i = find(next, m.h);
       if (i >= 0) {
-        next.headers[i] = [m.to.replace('webhook-id', m.h).replace('webhook_id', m.h.replace('-', '_')).replace('webhookid', m.h.replace('-', '')), next.headers[i]![1]];
+        next.headers[i] = [
+          m.to
+            .replace('webhook-id', m.h)
+            .replace('webhook_id', m.h.replace('-', '_'))
+            .replace('webhookid', m.h.replace('-', '')),
+          next.headers[i]![1],
+        ];
       }
       break;
     }
@@ -1339,7 +1511,8 @@ export function applyMutation(wire: Wire, m: Mutation, ctx: MutationContext): Wi
  * refuses (NUL, CR, LF, other controls, characters above U+00FF). Those are tested at the core level.
  */
 export function sanitizeForHttp(wire: Wire): Wire {
-  const value = (v: string) => v.replace(/[^\t\x20-\x7e\x80-\xff]/g, (c) => String.fromCharCode(0x21 + (c.charCodeAt(0) % 0x5e)));
+  const value = (v: string) =>
+    v.replace(/[^\t\x20-\x7e\x80-\xff]/g, (c) => String.fromCharCode(0x21 + (c.charCodeAt(0) % 0x5e)));
   const name = (n: string) => n.replace(/[^!#$%&'*+.^_`|~0-9A-Za-z-]/g, '_') || 'x';
   return {
     ...wire,
@@ -1351,7 +1524,13 @@ export function sanitizeForHttp(wire: Wire): Wire {
 }
 
 export function describeWire(wire: Wire): string {
-  const body = wire.body.length > 200 ? `${wire.body.subarray(0, 200).toString('latin1')}… (${wire.body.length} bytes)` : wire.body.toString('latin1');
-  const headers = wire.headers.map(([n, v]) => `${n}: ${JSON.stringify(typeof v === 'string' && v.length > 300 ? `${v.slice(0, 300)}… (${v.length})` : v)}`);
+  const body =
+    wire.body.length > 200
+      ? `${wire.body.subarray(0, 200).toString('latin1')}… (${wire.body.length} bytes)`
+      : wire.body.toString('latin1');
+  const headers = wire.headers.map(
+    ([n, v]) =>
+      `${n}: ${JSON.stringify(typeof v === 'string' && v.length > 300 ? `${v.slice(0, 300)}… (${v.length})` : v)}`,
+  );
   return `mutations=${wire.labels.join(',') || '(none)'} now=${wire.nowMs}\n  ${headers.join('\n  ')}\n  body=${JSON.stringify(body)}`;
 }

@@ -10,7 +10,12 @@ import { afterAll, beforeAll, describe, it } from '@jest/globals';
 import { Inject, Injectable } from '@nestjs/common';
 import fc from 'fast-check';
 import { createHash } from 'node:crypto';
-import { type AnyScalekitEvent, OnScalekitEvent, type ScalekitDelivery, ScalekitWebhookModule } from 'nestjs-scalekit-webhooks';
+import {
+  type AnyScalekitEvent,
+  OnScalekitEvent,
+  type ScalekitDelivery,
+  ScalekitWebhookModule,
+} from 'nestjs-scalekit-webhooks';
 import { type Platform, startApp, type TestApp } from '../support/app.js';
 import {
   applyMutation,
@@ -77,7 +82,8 @@ const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 function headerBytes(wire: Wire): number {
   return wire.headers.reduce(
-    (sum, [name, value]) => sum + (Array.isArray(value) ? value : [String(value)]).reduce((s, v) => s + name.length + v.length + 4, 0),
+    (sum, [name, value]) =>
+      sum + (Array.isArray(value) ? value : [String(value)]).reduce((s, v) => s + name.length + v.length + 4, 0),
     200,
   );
 }
@@ -105,7 +111,11 @@ beforeAll(async () => {
       },
       { configure: (a) => platform === 'express' && (a as any).useBodyParser('json', { limit: TRANSPORT_LIMIT }) },
     );
-    apps.set(platform, { app, sender: new Sender(new URL(`${app.url}/webhooks/scalekit`)), calls: app.app.get(FuzzCalls).calls });
+    apps.set(platform, {
+      app,
+      sender: new Sender(new URL(`${app.url}/webhooks/scalekit`)),
+      calls: app.app.get(FuzzCalls).calls,
+    });
   }
 }, 60_000);
 
@@ -118,7 +128,12 @@ afterAll(async () => {
 });
 
 /** One request: build, mutate, send, and check everything the oracle knows. */
-async function run(platform: Platform, scenario: Scenario, guard: PollutionGuard, outcomes: Record<string, number>): Promise<void> {
+async function run(
+  platform: Platform,
+  scenario: Scenario,
+  guard: PollutionGuard,
+  outcomes: Record<string, number>,
+): Promise<void> {
   const { sender, calls } = apps.get(platform)!;
   const now = nowSeconds();
   const uniqueSuffix = `_${platform[0]}${++sequence}`;
@@ -200,7 +215,10 @@ async function run(platform: Platform, scenario: Scenario, guard: PollutionGuard
     if (added !== 1 || calls[calls.length - 1]!.webhookId !== verdict.id) {
       fail(`answered ${status} but the handler ran ${added} time(s) (expected once, for ${verdict.id})`, wire);
     }
-    count(outcomes, required ? `${status} valid (${scenario.plan.body.kind} body)` : `${status} authentic after mutation`);
+    count(
+      outcomes,
+      required ? `${status} valid (${scenario.plan.body.kind} body)` : `${status} authentic after mutation`,
+    );
     return;
   }
   if (added !== 0) {
@@ -215,10 +233,21 @@ async function run(platform: Platform, scenario: Scenario, guard: PollutionGuard
 /** A plain valid delivery must still be answered 2xx and reach the handler. */
 async function checkAlive(platform: Platform, label: string): Promise<void> {
   const { sender, calls } = apps.get(platform)!;
-  const plan = fc.sample(deliveryPlanArb(fc.constant({ kind: 'fixture', type: 'user.login', eventId: 'evt_alive', layout: 'compact', unicode: false } as const)), {
-    numRuns: 1,
-    seed: sequence,
-  })[0]!;
+  const plan = fc.sample(
+    deliveryPlanArb(
+      fc.constant({
+        kind: 'fixture',
+        type: 'user.login',
+        eventId: 'evt_alive',
+        layout: 'compact',
+        unicode: false,
+      } as const),
+    ),
+    {
+      numRuns: 1,
+      seed: sequence,
+    },
+  )[0]!;
   const delivery = buildDelivery(plan, {
     keys: KEYS,
     nowSeconds: nowSeconds(),
@@ -229,7 +258,12 @@ async function checkAlive(platform: Platform, label: string): Promise<void> {
   });
   const before = calls.length;
   const response = await sender.post(delivery.headers, delivery.body.bytes, false);
-  if ('error' in response || response.status !== 200 || calls.length !== before + 1 || calls[calls.length - 1]!.eventId !== delivery.body.eventId) {
+  if (
+    'error' in response ||
+    response.status !== 200 ||
+    calls.length !== before + 1 ||
+    calls[calls.length - 1]!.eventId !== delivery.body.eventId
+  ) {
     fail(`${platform} no longer handles a valid delivery ${label}: ${JSON.stringify(response)}`);
   }
 }

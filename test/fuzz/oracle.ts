@@ -69,7 +69,13 @@ export function serverViewOf(entries: readonly HeaderEntry[]): HeaderView {
   return { values };
 }
 
-export function judge(view: HeaderView, body: Uint8Array, keys: readonly Buffer[], nowSeconds: number, toleranceSeconds: number): Verdict {
+export function judge(
+  view: HeaderView,
+  body: Uint8Array,
+  keys: readonly Buffer[],
+  nowSeconds: number,
+  toleranceSeconds: number,
+): Verdict {
   const id = view.values['webhook-id'];
   const ts = view.values['webhook-timestamp'];
   const sig = view.values['webhook-signature'];
@@ -82,7 +88,13 @@ export function judge(view: HeaderView, body: Uint8Array, keys: readonly Buffer[
   }
   const seconds = Number(ts);
   if (!Number.isFinite(seconds) || Math.abs(nowSeconds - seconds) > toleranceSeconds) {
-    return { missing, allowed: false, reason: `timestamp ${JSON.stringify(ts.slice(0, 40))} is outside the window`, id, timestamp: ts };
+    return {
+      missing,
+      allowed: false,
+      reason: `timestamp ${JSON.stringify(ts.slice(0, 40))} is outside the window`,
+      id,
+      timestamp: ts,
+    };
   }
   const entries = new Set(sig.split(' '));
   for (const key of keys) {
@@ -90,7 +102,13 @@ export function judge(view: HeaderView, body: Uint8Array, keys: readonly Buffer[
       return { missing, allowed: true, reason: 'authentic', id, timestamp: ts };
     }
   }
-  return { missing, allowed: false, reason: 'no v1 entry is a valid signature of what was received', id, timestamp: ts };
+  return {
+    missing,
+    allowed: false,
+    reason: 'no v1 entry is a valid signature of what was received',
+    id,
+    timestamp: ts,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -168,7 +186,9 @@ export class PollutionGuard {
     }
     const now = this.list.map(([, proto]) => Reflect.ownKeys(proto).length);
     const changed = now.findIndex((count, i) => count !== this.counts[i]);
-    return changed === -1 ? undefined : `${this.list[changed]![0]} has ${now[changed]} own keys, had ${this.counts[changed]}`;
+    return changed === -1
+      ? undefined
+      : `${this.list[changed]![0]} has ${now[changed]} own keys, had ${this.counts[changed]}`;
   }
 
   full(): string | undefined {

@@ -73,7 +73,9 @@ export class Sender {
             const chunks: Buffer[] = [];
             res.on('data', (chunk: Buffer) => chunks.push(chunk));
             res.on('end', () => done({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-            res.on('error', (error) => done({ error: `${(error as NodeJS.ErrnoException).code ?? ''} ${error.message}`, reused: false }));
+            res.on('error', (error) =>
+              done({ error: `${(error as NodeJS.ErrnoException).code ?? ''} ${error.message}`, reused: false }),
+            );
           },
         );
       } catch (error) {
@@ -81,7 +83,9 @@ export class Sender {
         return;
       }
       req.setTimeout(15_000, () => req.destroy(new Error('no response within 15 s')));
-      req.on('error', (error) => done({ error: `${(error as NodeJS.ErrnoException).code ?? ''} ${error.message}`, reused: req.reusedSocket }));
+      req.on('error', (error) =>
+        done({ error: `${(error as NodeJS.ErrnoException).code ?? ''} ${error.message}`, reused: req.reusedSocket }),
+      );
       if (chunked && body.length > 0) {
         req.write(body);
         req.end();

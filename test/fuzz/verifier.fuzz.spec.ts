@@ -89,7 +89,10 @@ function toHeaders(entries: readonly HeaderEntry[], form: World['form']): Record
     const merged: HeaderValue =
       previous === undefined
         ? value
-        : [...(Array.isArray(previous) ? previous : [String(previous)]), ...(Array.isArray(value) ? value : [String(value)])];
+        : [
+            ...(Array.isArray(previous) ? previous : [String(previous)]),
+            ...(Array.isArray(value) ? value : [String(value)]),
+          ];
     Object.defineProperty(record, name, { value: merged, enumerable: true, writable: true, configurable: true });
   }
   return record;
@@ -156,7 +159,10 @@ function verifyAndCheck(world: World, wire: Wire, mustAccept: boolean): Outcome 
     fail(`ACCEPTED a delivery that is not authentic: ${verdict.reason}`, wire);
   }
   if (result.webhookId !== verdict.id || result.timestamp !== Number(verdict.timestamp)) {
-    fail(`accepted, but returned ${JSON.stringify(result)} for id ${verdict.id} and timestamp ${verdict.timestamp}`, wire);
+    fail(
+      `accepted, but returned ${JSON.stringify(result)} for id ${verdict.id} and timestamp ${verdict.timestamp}`,
+      wire,
+    );
   }
   return { accepted: true };
 }
@@ -187,27 +193,45 @@ describe('fuzzing the core verifier (no HTTP)', () => {
     async () => {
       await timed('verifier: mutated deliveries', (outcomes) => {
         fc.assert(
-          fc.property(worldArb, deliveryPlanArb(), fc.array(mutationArb('core'), { minLength: 1, maxLength: 3 }), (world, plan, mutations) => {
-            const keys = world.secrets.map((s) => s.key);
-            const tolerance = world.tolerance ?? 300;
-            const nowSeconds = Math.floor(world.nowMs / 1000);
-            const delivery = buildDelivery(plan, { keys, nowSeconds, windowSeconds: tolerance, mode: 'core', bodyLimit: BODY_LIMIT });
-            const ctx = {
-              delivery,
-              keys,
-              secretTexts: world.secrets.map((s) => s.text),
-              nowSeconds,
-              toleranceSeconds: tolerance,
-              mode: 'core' as const,
-              bodyLimit: BODY_LIMIT,
-            };
-            let wire = initialWire(delivery, world.nowMs);
-            for (const mutation of mutations) {
-              wire = applyMutation(wire, mutation, ctx);
-            }
-            const outcome = verifyAndCheck(world, wire, wire.harmless);
-            count(outcomes, outcome.accepted ? (wire.harmless ? 'accepted (harmless mutations)' : 'accepted (still authentic)') : outcome.code!);
-          }),
+          fc.property(
+            worldArb,
+            deliveryPlanArb(),
+            fc.array(mutationArb('core'), { minLength: 1, maxLength: 3 }),
+            (world, plan, mutations) => {
+              const keys = world.secrets.map((s) => s.key);
+              const tolerance = world.tolerance ?? 300;
+              const nowSeconds = Math.floor(world.nowMs / 1000);
+              const delivery = buildDelivery(plan, {
+                keys,
+                nowSeconds,
+                windowSeconds: tolerance,
+                mode: 'core',
+                bodyLimit: BODY_LIMIT,
+              });
+              const ctx = {
+                delivery,
+                keys,
+                secretTexts: world.secrets.map((s) => s.text),
+                nowSeconds,
+                toleranceSeconds: tolerance,
+                mode: 'core' as const,
+                bodyLimit: BODY_LIMIT,
+              };
+              let wire = initialWire(delivery, world.nowMs);
+              for (const mutation of mutations) {
+                wire = applyMutation(wire, mutation, ctx);
+              }
+              const outcome = verifyAndCheck(world, wire, wire.harmless);
+              count(
+                outcomes,
+                outcome.accepted
+                  ? wire.harmless
+                    ? 'accepted (harmless mutations)'
+                    : 'accepted (still authentic)'
+                  : outcome.code!,
+              );
+            },
+          ),
           params(),
         );
       });
@@ -220,28 +244,40 @@ describe('fuzzing the core verifier (no HTTP)', () => {
     async () => {
       await timed('verifier: valid deliveries', (outcomes) => {
         fc.assert(
-          fc.property(worldArb, deliveryPlanArb(), fc.array(harmlessMutationArb, { maxLength: 3 }), (world, plan, mutations) => {
-            const keys = world.secrets.map((s) => s.key);
-            const tolerance = world.tolerance ?? 300;
-            const nowSeconds = Math.floor(world.nowMs / 1000);
-            const delivery = buildDelivery(plan, { keys, nowSeconds, windowSeconds: tolerance, mode: 'core', bodyLimit: BODY_LIMIT });
-            const ctx = {
-              delivery,
-              keys,
-              secretTexts: world.secrets.map((s) => s.text),
-              nowSeconds,
-              toleranceSeconds: tolerance,
-              mode: 'core' as const,
-              bodyLimit: BODY_LIMIT,
-            };
-            let wire = initialWire(delivery, world.nowMs);
-            for (const mutation of mutations) {
-              wire = applyMutation(wire, mutation, ctx);
-            }
-            verifyAndCheck(world, wire, true);
-            const entries = delivery.entryCount === 1 ? '1 entry' : delivery.entryCount <= 8 ? '2-8 entries' : '9-16 entries';
-            count(outcomes, `accepted (${entries}, ${world.form} headers)`);
-          }),
+          fc.property(
+            worldArb,
+            deliveryPlanArb(),
+            fc.array(harmlessMutationArb, { maxLength: 3 }),
+            (world, plan, mutations) => {
+              const keys = world.secrets.map((s) => s.key);
+              const tolerance = world.tolerance ?? 300;
+              const nowSeconds = Math.floor(world.nowMs / 1000);
+              const delivery = buildDelivery(plan, {
+                keys,
+                nowSeconds,
+                windowSeconds: tolerance,
+                mode: 'core',
+                bodyLimit: BODY_LIMIT,
+              });
+              const ctx = {
+                delivery,
+                keys,
+                secretTexts: world.secrets.map((s) => s.text),
+                nowSeconds,
+                toleranceSeconds: tolerance,
+                mode: 'core' as const,
+                bodyLimit: BODY_LIMIT,
+              };
+              let wire = initialWire(delivery, world.nowMs);
+              for (const mutation of mutations) {
+                wire = applyMutation(wire, mutation, ctx);
+              }
+              verifyAndCheck(world, wire, true);
+              const entries =
+                delivery.entryCount === 1 ? '1 entry' : delivery.entryCount <= 8 ? '2-8 entries' : '9-16 entries';
+              count(outcomes, `accepted (${entries}, ${world.form} headers)`);
+            },
+          ),
           params(),
         );
       });
@@ -292,20 +328,33 @@ const ENVELOPE_KEYS = [
 ];
 const parseCaseArb: fc.Arbitrary<ParseCase> = fc.oneof(
   { weight: 6, arbitrary: bodyPlanArb.map(built) },
-  { weight: 4, arbitrary: fc.tuple(bodyPlanArb, fc.array(bodyMutationArb, { minLength: 1, maxLength: 3 })).map(([p, m]) => mutatedBody(p, m)) },
-  { weight: 2, arbitrary: fc.uint8Array({ maxLength: 200 }).map((b) => ({ input: Buffer.from(b), expect: 'unknown' as const, label: 'random bytes' })) },
+  {
+    weight: 4,
+    arbitrary: fc
+      .tuple(bodyPlanArb, fc.array(bodyMutationArb, { minLength: 1, maxLength: 3 }))
+      .map(([p, m]) => mutatedBody(p, m)),
+  },
+  {
+    weight: 2,
+    arbitrary: fc
+      .uint8Array({ maxLength: 200 })
+      .map((b) => ({ input: Buffer.from(b), expect: 'unknown' as const, label: 'random bytes' })),
+  },
   { weight: 2, arbitrary: fc.json().map((j) => ({ input: j, expect: 'unknown' as const, label: 'json string' })) },
-  { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 80 }).map((s) => ({ input: s, expect: 'unknown' as const, label: 'binary string' })) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .string({ unit: 'binary', maxLength: 80 })
+      .map((s) => ({ input: s, expect: 'unknown' as const, label: 'binary string' })),
+  },
   {
     // An envelope whose fields take any JSON value (wrong types, nested objects, __proto__ keys from fc).
     weight: 3,
-    arbitrary: fc
-      .array(fc.tuple(fc.constantFrom(...ENVELOPE_KEYS), jsonValue), { maxLength: 12 })
-      .map((pairs) => ({
-        input: Buffer.from(`{${pairs.map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(',')}}`),
-        expect: 'unknown' as const,
-        label: 'random envelope fields',
-      })),
+    arbitrary: fc.array(fc.tuple(fc.constantFrom(...ENVELOPE_KEYS), jsonValue), { maxLength: 12 }).map((pairs) => ({
+      input: Buffer.from(`{${pairs.map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(',')}}`),
+      expect: 'unknown' as const,
+      label: 'random envelope fields',
+    })),
   },
   {
     weight: 1,
@@ -360,17 +409,29 @@ describe('fuzzing the envelope parser', () => {
               return;
             }
             const event = result as Record<string, unknown>;
-            if (event === null || typeof event !== 'object' || Array.isArray(event) || Object.getPrototypeOf(event) !== Object.prototype) {
+            if (
+              event === null ||
+              typeof event !== 'object' ||
+              Array.isArray(event) ||
+              Object.getPrototypeOf(event) !== Object.prototype
+            ) {
               fail(`returned something that is not a plain object (${c.label})`);
             }
-            if (typeof event['type'] !== 'string' || typeof event['id'] !== 'string' || typeof event['data'] !== 'object' || event['data'] === null) {
+            if (
+              typeof event['type'] !== 'string' ||
+              typeof event['id'] !== 'string' ||
+              typeof event['data'] !== 'object' ||
+              event['data'] === null
+            ) {
               fail(`returned an event without string type/id and object data (${c.label})`);
             }
             if (c.expect === 'invalid') {
               fail(`accepted an invalid envelope (${c.label})`);
             }
             if (c.expect === 'valid' && (event['type'] !== c.type || event['id'] !== c.id)) {
-              fail(`returned type ${String(event['type'])} / id ${String(event['id'])}, sent ${c.type} / ${c.id} (${c.label})`);
+              fail(
+                `returned type ${String(event['type'])} / id ${String(event['id'])}, sent ${c.type} / ${c.id} (${c.label})`,
+              );
             }
             count(outcomes, 'parsed');
           }),

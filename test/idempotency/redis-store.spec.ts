@@ -1,10 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
-import {
-  DEFAULT_IDEMPOTENCY_KEY_PREFIX,
-  RedisIdempotencyStore,
-  ScalekitWebhookError,
-} from 'nestjs-scalekit-webhooks';
+import { DEFAULT_IDEMPOTENCY_KEY_PREFIX, RedisIdempotencyStore, ScalekitWebhookError } from 'nestjs-scalekit-webhooks';
 import { type RedisServerHandle, startRedisServer } from '../support/redis-server.js';
 import { describeIdempotencyStoreContract } from './store-contract.js';
 

@@ -14,7 +14,12 @@ function jobOf(id?: string): ScalekitQueueJob {
   const event = eventOf('user.login', id === undefined ? {} : { id }) as ScalekitQueueJob['event'];
   return {
     event,
-    delivery: { webhookId: `msg_${event.id}`, timestamp: new Date().toISOString(), receivedAt: new Date().toISOString(), headers: {} },
+    delivery: {
+      webhookId: `msg_${event.id}`,
+      timestamp: new Date().toISOString(),
+      receivedAt: new Date().toISOString(),
+      headers: {},
+    },
   };
 }
 
@@ -173,7 +178,9 @@ describe('InMemoryScalekitQueue', () => {
     const started = Date.now();
     await queue.close({ timeoutMs: 100 });
     expect(Date.now() - started).toBeLessThan(190);
-    expect(r.errors).toEqual(['InMemoryScalekitQueue closed with 3 event(s) not processed: they are lost (the queue is not durable)']);
+    expect(r.errors).toEqual([
+      'InMemoryScalekitQueue closed with 3 event(s) not processed: they are lost (the queue is not durable)',
+    ]);
     await sleep(150);
     expect(done).toBe(1); // the active one finished; nothing else started
   });

@@ -113,7 +113,11 @@ describe.each(PLATFORMS)('queue mode with BullMQ (%s)', (platform) => {
     for (const event of [plain, colon, integer]) {
       expect((await deliver(t, event)).status).toBe(202);
     }
-    await probe.until(() => [plain, colon, integer].every((e) => probe.completedCount(e.id) === 1), 10_000, 'three events');
+    await probe.until(
+      () => [plain, colon, integer].every((e) => probe.completedCount(e.id) === 1),
+      10_000,
+      'three events',
+    );
     expect(await inspect.getJob(plain.id)).toBeDefined();
     expect((await inspect.getJob(plain.id))!.data.event.id).toBe(plain.id);
     const encoded = BullMqScalekitQueue.jobIdOf(colon.id);
@@ -161,7 +165,9 @@ describe.each(PLATFORMS)('queue mode with BullMQ (%s)', (platform) => {
     expect(job!.attemptsMade).toBe(3);
     expect(job!.failedReason).toMatch(/handler\(s\) failed for event/);
     expect(job!.data.event).toEqual(event);
-    expect(t.logger.matching(new RegExp(`Event ${event.id} .*failed its last attempt \\(3\\).*Dead-lettered`))).toHaveLength(1);
+    expect(
+      t.logger.matching(new RegExp(`Event ${event.id} .*failed its last attempt \\(3\\).*Dead-lettered`)),
+    ).toHaveLength(1);
     // A copy of the dead-lettered event is acknowledged, not run again (the idempotency claim is done).
     expect((await deliver(t, event)).status).toBe(202);
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -224,7 +230,10 @@ describe.each(PLATFORMS)('queue mode, request-scoped handlers (%s)', (platform) 
       imports: [
         ScalekitWebhookModule.forRoot({
           secret: SECRET,
-          processing: { mode: 'queue', queue: bullQueue(uniquePrefix(`scope-${platform}`), { backoff: { type: 'fixed', delay: 50 } }) },
+          processing: {
+            mode: 'queue',
+            queue: bullQueue(uniquePrefix(`scope-${platform}`), { backoff: { type: 'fixed', delay: 50 } }),
+          },
         }),
       ],
       providers: [ScopedHandlers],
@@ -238,7 +247,10 @@ describe.each(PLATFORMS)('queue mode, request-scoped handlers (%s)', (platform) 
     expect((await deliver(t, login)).status).toBe(202);
     expect((await deliver(t, logout)).status).toBe(202);
     const deadline = Date.now() + 10_000;
-    while (runs.filter((r) => r.eventId === login.id).length < 4 || runs.filter((r) => r.eventId === logout.id).length < 1) {
+    while (
+      runs.filter((r) => r.eventId === login.id).length < 4 ||
+      runs.filter((r) => r.eventId === logout.id).length < 1
+    ) {
       expect(Date.now()).toBeLessThan(deadline);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
@@ -266,8 +278,13 @@ describe('worker-only instances (receiver: false) and receive-only instances (wo
   let worker: TestApp;
 
   beforeAll(async () => {
-    receiver = await startQueueApp('express', { processing: { mode: 'queue', queue: bullQueue(prefix), workers: false } });
-    worker = await startQueueApp('fastify', { receiver: false, processing: { mode: 'queue', queue: bullQueue(prefix) } });
+    receiver = await startQueueApp('express', {
+      processing: { mode: 'queue', queue: bullQueue(prefix), workers: false },
+    });
+    worker = await startQueueApp('fastify', {
+      receiver: false,
+      processing: { mode: 'queue', queue: bullQueue(prefix) },
+    });
   });
   afterAll(async () => {
     await receiver?.close();
@@ -292,7 +309,9 @@ describe('connections: your own ioredis client, or connection options', () => {
   it('a client of yours (default ioredis options) works, and stays open after the app closes', async () => {
     const prefix = uniquePrefix('own-client');
     const client = new Redis(server.url); // maxRetriesPerRequest 20: workers get a duplicate with null, as BullMQ requires
-    const t = await startQueueApp('express', { processing: { mode: 'queue', queue: new BullMqScalekitQueue({ client, prefix }) } });
+    const t = await startQueueApp('express', {
+      processing: { mode: 'queue', queue: new BullMqScalekitQueue({ client, prefix }) },
+    });
     try {
       const probe = t.app.get(JobProbe);
       const event = eventOf('organization.created');
@@ -309,9 +328,14 @@ describe('connections: your own ioredis client, or connection options', () => {
   it('connection options as an object (as given to BullModule.forRoot of @nestjs/bullmq)', async () => {
     const prefix = uniquePrefix('options');
     const connection = { host: '127.0.0.1', port: server.port };
-    const connections = async () => String(await raw.client('LIST')).trim().split('\n').length;
+    const connections = async () =>
+      String(await raw.client('LIST'))
+        .trim()
+        .split('\n').length;
     const before = await connections();
-    const t = await startQueueApp('fastify', { processing: { mode: 'queue', queue: new BullMqScalekitQueue({ connection, prefix }) } });
+    const t = await startQueueApp('fastify', {
+      processing: { mode: 'queue', queue: new BullMqScalekitQueue({ connection, prefix }) },
+    });
     try {
       const probe = t.app.get(JobProbe);
       const event = eventOf('organization.created');
@@ -345,7 +369,9 @@ describe.each(PLATFORMS)('InMemoryScalekitQueue (%s)', (platform) => {
   afterAll(() => t?.close());
 
   it('warns at start-up that it is not durable', () => {
-    const warnings = t.logger.lines.filter((l) => l.level === 'warn' && /InMemoryScalekitQueue is not durable/.test(l.message));
+    const warnings = t.logger.lines.filter(
+      (l) => l.level === 'warn' && /InMemoryScalekitQueue is not durable/.test(l.message),
+    );
     expect(warnings).toHaveLength(1);
     expect(warnings[0]!.message).toMatch(
       /not durable: queued events are lost if the process stops; use BullMqScalekitQueue in production/,
@@ -383,7 +409,10 @@ describe.each(PLATFORMS)('queue mode from forRootAsync (%s)', (platform) => {
     const receiver = await startApp(platform, {
       imports: [
         ScalekitWebhookModule.forRootAsync({
-          useFactory: async () => ({ secret: SECRET, processing: { mode: 'queue' as const, queue: bullQueue(prefix), workers: false } }),
+          useFactory: async () => ({
+            secret: SECRET,
+            processing: { mode: 'queue' as const, queue: bullQueue(prefix), workers: false },
+          }),
         }),
       ],
       providers: [JobProbe, JobProbeHandler],
@@ -415,7 +444,9 @@ describe.each(PLATFORMS)('queue mode from forRootAsync (%s)', (platform) => {
 describe('graceful shutdown in queue mode', () => {
   it('44: app.close() lets an active job finish and leaves waiting jobs in the queue for the next worker', async () => {
     const prefix = uniquePrefix('shutdown');
-    const first = await startQueueApp('express', { processing: { mode: 'queue', queue: bullQueue(prefix, { concurrency: 1 }) } });
+    const first = await startQueueApp('express', {
+      processing: { mode: 'queue', queue: bullQueue(prefix, { concurrency: 1 }) },
+    });
     const probe = first.app.get(JobProbe);
     probe.delayMs = 1_000;
     const active = eventOf('organization.created');
@@ -471,7 +502,9 @@ describe('graceful shutdown in queue mode', () => {
   });
 
   it('the in-memory queue finishes what it holds on close', async () => {
-    const t = await startQueueApp('fastify', { processing: { mode: 'queue', queue: new InMemoryScalekitQueue({ concurrency: 1 }) } });
+    const t = await startQueueApp('fastify', {
+      processing: { mode: 'queue', queue: new InMemoryScalekitQueue({ concurrency: 1 }) },
+    });
     const probe = t.app.get(JobProbe);
     probe.delayMs = 200;
     const events = [eventOf('user.login'), eventOf('user.logout'), eventOf('user.signup')];
@@ -496,8 +529,16 @@ describe('queue options are checked at start-up', () => {
       () => ({ processing: { mode: 'queue', queue: new InMemoryScalekitQueue(), workers: false } }),
       /nothing would ever process its events/,
     ],
-    ['a queue that is not one', () => ({ processing: { mode: 'queue', queue: {} as never } }), /processing\.queue must be a ScalekitQueue/],
-    ['an unknown mode', () => ({ processing: 'async' as never }), /processing must be 'inline' or \{ mode: 'queue', queue \}/],
+    [
+      'a queue that is not one',
+      () => ({ processing: { mode: 'queue', queue: {} as never } }),
+      /processing\.queue must be a ScalekitQueue/,
+    ],
+    [
+      'an unknown mode',
+      () => ({ processing: 'async' as never }),
+      /processing must be 'inline' or \{ mode: 'queue', queue \}/,
+    ],
     [
       'onFailed that is not a function',
       () => ({ processing: { mode: 'queue', queue: new InMemoryScalekitQueue(), onFailed: 'log' as never } }),
@@ -523,8 +564,18 @@ describe('queue options are checked at start-up', () => {
     await expect(
       startApp('express', {
         imports: [
-          ScalekitWebhookModule.forRoot({ secret: SECRET, name: 'a', path: 'a', processing: { mode: 'queue', queue: bullQueue('same') } }),
-          ScalekitWebhookModule.forRoot({ secret: SECRET, name: 'b', path: 'b', processing: { mode: 'queue', queue: bullQueue('same') } }),
+          ScalekitWebhookModule.forRoot({
+            secret: SECRET,
+            name: 'a',
+            path: 'a',
+            processing: { mode: 'queue', queue: bullQueue('same') },
+          }),
+          ScalekitWebhookModule.forRoot({
+            secret: SECRET,
+            name: 'b',
+            path: 'b',
+            processing: { mode: 'queue', queue: bullQueue('same') },
+          }),
         ],
         providers: [JobProbe, JobProbeHandler],
       }),
@@ -533,16 +584,28 @@ describe('queue options are checked at start-up', () => {
 
   it('a queue whose prepare() fails (e.g. bullmq not installed) stops the app at start-up', async () => {
     const queue = new InMemoryScalekitQueue();
-    Object.assign(queue, { prepare: async () => Promise.reject(new Error('needs the optional peer dependency "bullmq"')) });
-    await expect(startQueueApp('express', { processing: { mode: 'queue', queue } })).rejects.toThrow(/optional peer dependency "bullmq"/);
+    Object.assign(queue, {
+      prepare: async () => Promise.reject(new Error('needs the optional peer dependency "bullmq"')),
+    });
+    await expect(startQueueApp('express', { processing: { mode: 'queue', queue } })).rejects.toThrow(
+      /optional peer dependency "bullmq"/,
+    );
   });
 
   it('BullMqScalekitQueue options', () => {
     expect(() => new BullMqScalekitQueue({} as never)).toThrow(/needs either `connection`/);
-    expect(() => new BullMqScalekitQueue({ connection: 'redis://x', client: new Redis({ lazyConnect: true }) })).toThrow(/not both/);
-    expect(() => new BullMqScalekitQueue({ connection: 'redis://x', attempts: 0 })).toThrow(/`attempts` must be a whole number ≥ 1/);
-    expect(() => new BullMqScalekitQueue({ connection: 'redis://x', backoff: { type: 'linear' as never, delay: 1 } })).toThrow(/`backoff`/);
-    expect(() => new BullMqScalekitQueue({ connection: 'redis://x', removeOnFail: 'no' as never })).toThrow(/`removeOnFail`/);
+    expect(
+      () => new BullMqScalekitQueue({ connection: 'redis://x', client: new Redis({ lazyConnect: true }) }),
+    ).toThrow(/not both/);
+    expect(() => new BullMqScalekitQueue({ connection: 'redis://x', attempts: 0 })).toThrow(
+      /`attempts` must be a whole number ≥ 1/,
+    );
+    expect(
+      () => new BullMqScalekitQueue({ connection: 'redis://x', backoff: { type: 'linear' as never, delay: 1 } }),
+    ).toThrow(/`backoff`/);
+    expect(() => new BullMqScalekitQueue({ connection: 'redis://x', removeOnFail: 'no' as never })).toThrow(
+      /`removeOnFail`/,
+    );
     expect(() => new BullMqScalekitQueue({ connection: 'redis://x', queueName: '' })).toThrow(/`queueName`/);
   });
 });

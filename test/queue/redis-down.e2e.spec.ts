@@ -32,7 +32,12 @@ describe('Redis stopped and started again', () => {
     await server?.stop();
   });
 
-  const retryUntil2xx = async (target: TestApp, event: unknown, webhookId: string, timeoutMs: number): Promise<RawResponse[]> => {
+  const retryUntil2xx = async (
+    target: TestApp,
+    event: unknown,
+    webhookId: string,
+    timeoutMs: number,
+  ): Promise<RawResponse[]> => {
     const answers: RawResponse[] = [];
     const deadline = Date.now() + timeoutMs;
     for (;;) {

@@ -2,7 +2,16 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Queue } from 'bullmq';
 import { BullMqScalekitQueue } from 'nestjs-scalekit-webhooks';
 import type { TestApp } from '../support/app.js';
-import { keepAliveAgent, pool, post, type PooledResponse, seededRandom, shuffle, sleep, tally } from '../support/delivery-pool.js';
+import {
+  keepAliveAgent,
+  pool,
+  post,
+  type PooledResponse,
+  seededRandom,
+  shuffle,
+  sleep,
+  tally,
+} from '../support/delivery-pool.js';
 import { eventOf, nowSeconds, signed } from '../support/events.js';
 import { type RedisServerHandle, startRedisServer } from '../support/redis-server.js';
 import { JobProbe, PATH, startQueueApp, uniquePrefix } from './support/queue-test-kit.js';
@@ -40,7 +49,9 @@ describe('two instances share one queue', () => {
 
   it(`${DISTINCT} events, ${DISTINCT + COPIES} deliveries with copies, posted to either: each handled exactly once, work shared`, async () => {
     const random = seededRandom(7);
-    const events = Array.from({ length: DISTINCT }, (_, i) => eventOf(i % 2 === 0 ? 'organization.directory.user_created' : 'user.login'));
+    const events = Array.from({ length: DISTINCT }, (_, i) =>
+      eventOf(i % 2 === 0 ? 'organization.directory.user_created' : 'user.login'),
+    );
     const deliveries = events.map((event, i) => ({ event, webhookId: `msg_two_${i}` }));
     for (let i = 0; i < COPIES; i++) {
       deliveries.push(deliveries[Math.floor(random() * DISTINCT)]!);
@@ -79,7 +90,10 @@ describe('two instances share one queue', () => {
     }
     await sleep(500); // anything extra would show up now
     for (const event of events) {
-      expect({ id: event.id, runs: pa.completedCount(event.id) + pb.completedCount(event.id) }).toEqual({ id: event.id, runs: 1 });
+      expect({ id: event.id, runs: pa.completedCount(event.id) + pb.completedCount(event.id) }).toEqual({
+        id: event.id,
+        runs: 1,
+      });
     }
     expect(pa.runs.length + pb.runs.length).toBe(DISTINCT);
     expect(pa.totalCompleted).toBeGreaterThan(0);

@@ -73,7 +73,12 @@ describe('worker killed with SIGKILL mid-job', () => {
     expect(runs).toHaveLength(1);
     expect(runs[0]!.attempt).toBe(1); // recovering a stalled job does not use up an attempt
     await sleep(500);
-    expect(await inspect.getJobCounts('completed', 'active', 'wait', 'failed')).toEqual({ completed: 1, active: 0, wait: 0, failed: 0 });
+    expect(await inspect.getJobCounts('completed', 'active', 'wait', 'failed')).toEqual({
+      completed: 1,
+      active: 0,
+      wait: 0,
+      failed: 0,
+    });
     expect(child.output()).not.toMatch(/completed/);
   }, 60_000);
 });

@@ -11,7 +11,9 @@ export class CapturingLogger implements LoggerService {
   readonly lines: { level: string; message: string; context?: string }[] = [];
   private record(level: string, message: unknown, rest: unknown[]) {
     const context = typeof rest[rest.length - 1] === 'string' ? (rest[rest.length - 1] as string) : undefined;
-    const text = [message, ...rest.slice(0, -1)].map((part) => (typeof part === 'string' ? part : JSON.stringify(part))).join(' ');
+    const text = [message, ...rest.slice(0, -1)]
+      .map((part) => (typeof part === 'string' ? part : JSON.stringify(part)))
+      .join(' ');
     this.lines.push({ level, message: text, context });
   }
   log(message: unknown, ...rest: unknown[]) {

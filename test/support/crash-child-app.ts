@@ -10,7 +10,12 @@ import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Redis } from 'ioredis';
 import type { AddressInfo } from 'node:net';
-import { type AnyScalekitEvent, OnScalekitEvent, RedisIdempotencyStore, ScalekitWebhookModule } from '../../lib/index.js';
+import {
+  type AnyScalekitEvent,
+  OnScalekitEvent,
+  RedisIdempotencyStore,
+  ScalekitWebhookModule,
+} from '../../lib/index.js';
 
 function env(name: string): string {
   const value = process.env[name];

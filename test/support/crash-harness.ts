@@ -25,15 +25,23 @@ export async function buildChildApp(source: string): Promise<BuiltChildApp> {
     join(dir, 'tsconfig.json'),
     JSON.stringify({
       extends: join(ROOT, 'tsconfig.build.json'),
-      compilerOptions: { rootDir: ROOT, outDir: join(dir, 'out'), declaration: false, sourceMap: false, incremental: false },
+      compilerOptions: {
+        rootDir: ROOT,
+        outDir: join(dir, 'out'),
+        declaration: false,
+        sourceMap: false,
+        incremental: false,
+      },
       files: [join(ROOT, source)],
       include: [],
     }),
   );
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
   const { failed, output } = await new Promise<{ failed: boolean; output: string }>((done) => {
-    execFile(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(dir, 'tsconfig.json')], (error, stdout, stderr) =>
-      done({ failed: error !== null, output: `${stdout}${stderr}` }),
+    execFile(
+      process.execPath,
+      [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(dir, 'tsconfig.json')],
+      (error, stdout, stderr) => done({ failed: error !== null, output: `${stdout}${stderr}` }),
     );
   });
   const main = join(dir, 'out', source.replace(/\.ts$/, '.js'));
@@ -61,7 +69,11 @@ export interface RunningChildApp {
 export function startChildApp(built: BuiltChildApp, env: Record<string, string>): RunningChildApp {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
   delete childEnv['NODE_OPTIONS'];
-  const child = spawn(process.execPath, [built.main], { cwd: built.dir, env: childEnv, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [built.main], {
+    cwd: built.dir,
+    env: childEnv,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let out = '';
   let all = '';
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
@@ -84,7 +96,11 @@ export function startChildApp(built: BuiltChildApp, env: Record<string, string>)
           if (match) {
             done(match);
           } else if (child.exitCode !== null || child.signalCode !== null || Date.now() - started > timeoutMs) {
-            fail(new Error(`no ${pattern} from the child app (exit ${child.exitCode}, signal ${child.signalCode}):\n${all}`));
+            fail(
+              new Error(
+                `no ${pattern} from the child app (exit ${child.exitCode}, signal ${child.signalCode}):\n${all}`,
+              ),
+            );
           } else {
             setTimeout(poll, 10);
           }

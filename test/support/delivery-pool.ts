@@ -14,7 +14,12 @@ export function keepAliveAgent(maxSockets = 64): Agent {
 }
 
 /** POSTs `body` with `headers` through `agent`; never rejects (a connection failure is status 0). */
-export function post(url: string, body: Buffer, headers: Record<string, string>, agent: Agent): Promise<PooledResponse> {
+export function post(
+  url: string,
+  body: Buffer,
+  headers: Record<string, string>,
+  agent: Agent,
+): Promise<PooledResponse> {
   return new Promise((resolve) => {
     const target = new URL(url);
     const req = httpRequest(

@@ -29,7 +29,12 @@ export function eventOf(type: string, changes: Record<string, unknown> = {}): Re
 
 /** Signs with the current time: `{ body, headers }` ready to send. */
 export function signed(payload: unknown, options: { secret?: string; id?: string; timestamp?: number } = {}) {
-  return signScalekitWebhook({ secret: options.secret ?? SECRET, payload, id: options.id, timestamp: options.timestamp });
+  return signScalekitWebhook({
+    secret: options.secret ?? SECRET,
+    payload,
+    id: options.id,
+    timestamp: options.timestamp,
+  });
 }
 
 export const nowSeconds = () => Math.floor(Date.now() / 1000);

@@ -43,7 +43,10 @@ export class DirectoryHandlers {
   }
 
   @OnScalekitEvent(['organization.created', 'organization.updated'])
-  organizationChanged(event: ScalekitEvent<'organization.created' | 'organization.updated'>, delivery: ScalekitDelivery) {
+  organizationChanged(
+    event: ScalekitEvent<'organization.created' | 'organization.updated'>,
+    delivery: ScalekitDelivery,
+  ) {
     this.log.record('organizationChanged', event, delivery);
   }
 

@@ -17,7 +17,8 @@ export function send(
 ): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const target = new URL(url);
-    const body = options.body === undefined ? undefined : Buffer.isBuffer(options.body) ? options.body : Buffer.from(options.body);
+    const body =
+      options.body === undefined ? undefined : Buffer.isBuffer(options.body) ? options.body : Buffer.from(options.body);
     const req = httpRequest(
       {
         host: target.hostname,

@@ -52,7 +52,9 @@ function loadCommonJs(entry: string): unknown {
       }
       if (id.startsWith('.')) {
         const base = join(dirname(file), id);
-        const resolved = [base, `${base}.js`, join(base, 'index.js')].find((candidate) => existsSync(candidate) && candidate.endsWith('.js'));
+        const resolved = [base, `${base}.js`, join(base, 'index.js')].find(
+          (candidate) => existsSync(candidate) && candidate.endsWith('.js'),
+        );
         if (resolved) {
           return load(resolved);
         }

@@ -1,23 +1,31 @@
 import { describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { parseScalekitEventPayload, SCALEKIT_EVENT_CATALOGUE, SCALEKIT_EVENT_TYPES, type ScalekitEvent } from 'nestjs-scalekit-webhooks';
+import {
+  parseScalekitEventPayload,
+  SCALEKIT_EVENT_CATALOGUE,
+  SCALEKIT_EVENT_TYPES,
+  type ScalekitEvent,
+} from 'nestjs-scalekit-webhooks';
 import { buildScalekitEvent, SCALEKIT_EVENT_EXAMPLES, scalekitExampleTypes } from 'nestjs-scalekit-webhooks/testing';
 import { ROOT } from '../cli/cli-harness.js';
 
 describe('buildScalekitEvent', () => {
-  it.each([...SCALEKIT_EVENT_TYPES])('%s: a valid event from the example, with a fresh evt_ id and the current time', (type) => {
-    const before = Date.now();
-    const event = buildScalekitEvent(type);
-    expect(parseScalekitEventPayload(JSON.stringify(event))).toEqual(event);
-    expect(event.type).toBe(type);
-    expect(event.object).toBe(SCALEKIT_EVENT_CATALOGUE[type].object);
-    expect(event.id).toMatch(/^evt_[0-9A-Za-z]{24}$/);
-    expect(event.id).not.toBe(SCALEKIT_EVENT_EXAMPLES[type].id);
-    expect(Date.parse(event.occurred_at)).toBeGreaterThanOrEqual(before - 1000);
-    expect(Date.parse(event.occurred_at)).toBeLessThanOrEqual(Date.now());
-    expect(event.data).toEqual(SCALEKIT_EVENT_EXAMPLES[type].data);
-  });
+  it.each([...SCALEKIT_EVENT_TYPES])(
+    '%s: a valid event from the example, with a fresh evt_ id and the current time',
+    (type) => {
+      const before = Date.now();
+      const event = buildScalekitEvent(type);
+      expect(parseScalekitEventPayload(JSON.stringify(event))).toEqual(event);
+      expect(event.type).toBe(type);
+      expect(event.object).toBe(SCALEKIT_EVENT_CATALOGUE[type].object);
+      expect(event.id).toMatch(/^evt_[0-9A-Za-z]{24}$/);
+      expect(event.id).not.toBe(SCALEKIT_EVENT_EXAMPLES[type].id);
+      expect(Date.parse(event.occurred_at)).toBeGreaterThanOrEqual(before - 1000);
+      expect(Date.parse(event.occurred_at)).toBeLessThanOrEqual(Date.now());
+      expect(event.data).toEqual(SCALEKIT_EVENT_EXAMPLES[type].data);
+    },
+  );
 
   it('gives every event a different id', () => {
     const ids = Array.from({ length: 100 }, () => buildScalekitEvent('role.created').id);
@@ -28,7 +36,11 @@ describe('buildScalekitEvent', () => {
     const event = buildScalekitEvent('organization.directory.user_created', {
       organization_id: 'org_mine',
       display_name: undefined,
-      data: { email: 'ada@example.com', groups: [{ id: 'dirgroup_1', name: 'Engineering' }], custom_attributes: { team: 'core' } },
+      data: {
+        email: 'ada@example.com',
+        groups: [{ id: 'dirgroup_1', name: 'Engineering' }],
+        custom_attributes: { team: 'core' },
+      },
     });
     expect(event.organization_id).toBe('org_mine');
     expect('display_name' in event).toBe(false);
@@ -40,7 +52,11 @@ describe('buildScalekitEvent', () => {
   });
 
   it('id and occurred_at can be overridden; the examples are never changed', () => {
-    const event = buildScalekitEvent('role.created', { id: 'evt_fixed', occurred_at: '2025-01-01T00:00:00.123456789Z', data: { name: 'x' } });
+    const event = buildScalekitEvent('role.created', {
+      id: 'evt_fixed',
+      occurred_at: '2025-01-01T00:00:00.123456789Z',
+      data: { name: 'x' },
+    });
     expect(event.id).toBe('evt_fixed');
     expect(event.occurred_at).toBe('2025-01-01T00:00:00.123456789Z');
     event.data.description = 'changed';
@@ -60,7 +76,10 @@ describe('buildScalekitEvent', () => {
     const bare = buildScalekitEvent('organization.directory_created');
     expect(bare).toMatchObject({ spec_version: '1', type: 'organization.directory_created', data: {} });
     expect(() => parseScalekitEventPayload(JSON.stringify(bare))).not.toThrow();
-    const withData = buildScalekitEvent('organization.directory_created', { object: 'Directory', data: { id: 'dir_1' } });
+    const withData = buildScalekitEvent('organization.directory_created', {
+      object: 'Directory',
+      data: { id: 'dir_1' },
+    });
     expect(withData.data).toEqual({ id: 'dir_1' });
     expect(withData.object).toBe('Directory');
     expect(() => buildScalekitEvent('')).toThrow(TypeError);
@@ -86,8 +105,12 @@ describe('buildScalekitEvent', () => {
 
   it('lib/testing/examples.generated.ts is up to date with the shared examples (generator --check)', async () => {
     const result = await new Promise<{ code: number; output: string }>((done) =>
-      execFile(process.execPath, [join(ROOT, '.ci/generate-examples.mjs'), '--check'], { cwd: ROOT }, (error, stdout, stderr) =>
-        done({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, output: `${stdout}${stderr}` }),
+      execFile(
+        process.execPath,
+        [join(ROOT, '.ci/generate-examples.mjs'), '--check'],
+        { cwd: ROOT },
+        (error, stdout, stderr) =>
+          done({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, output: `${stdout}${stderr}` }),
       ),
     );
     expect(result.output).toContain('is up to date');

@@ -26,7 +26,9 @@ describe.each(PLATFORMS)('README example with Test.createTestingModule (%s)', (p
   afterAll(() => app.close());
 
   it('delivers a built event to the handlers in three lines', async () => {
-    const event = buildScalekitEvent('organization.directory.user_created', { data: { id: 'diruser_1', email: 'ada@example.com' } });
+    const event = buildScalekitEvent('organization.directory.user_created', {
+      data: { id: 'diruser_1', email: 'ada@example.com' },
+    });
     const res = await sendScalekitWebhook(app, event, { secret: SECRET });
     expect(res.status).toBe(200);
     const call = app.get(CallLog).calls.find((c) => c.handler === 'userCreated');

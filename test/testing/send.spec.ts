@@ -45,7 +45,11 @@ describe.each(PLATFORMS)('sendScalekitWebhook (%s)', (platform) => {
     it('wrong secret: the generic 401', async () => {
       const res = await sendScalekitWebhook(t.app, buildScalekitEvent('role.created'), { secret: OTHER_SECRET });
       expect(res.status).toBe(401);
-      expect(res.body).toEqual({ statusCode: 401, error: 'signature_verification_failed', message: 'Webhook signature verification failed' });
+      expect(res.body).toEqual({
+        statusCode: 401,
+        error: 'signature_verification_failed',
+        message: 'Webhook signature verification failed',
+      });
       expect(log.calls).toHaveLength(0);
     });
 
@@ -57,7 +61,10 @@ describe.each(PLATFORMS)('sendScalekitWebhook (%s)', (platform) => {
       expect(first.sent.headers['webhook-id']).toBe('msg_retry_1');
       expect(new Set(log.calls.map((c) => c.delivery.webhookId))).toEqual(new Set(['msg_retry_1']));
 
-      const stale = await sendScalekitWebhook(t.app, buildScalekitEvent('role.created'), { secret: SECRET, timestamp: nowSeconds() - 301 });
+      const stale = await sendScalekitWebhook(t.app, buildScalekitEvent('role.created'), {
+        secret: SECRET,
+        timestamp: nowSeconds() - 301,
+      });
       expect(stale.status).toBe(401);
       const missing = await sendScalekitWebhook(t.app, buildScalekitEvent('role.created'), {
         secret: SECRET,
@@ -71,7 +78,10 @@ describe.each(PLATFORMS)('sendScalekitWebhook (%s)', (platform) => {
       const res = await sendScalekitWebhook(t.app, '{"not json', { secret: SECRET });
       expect(res.status).toBe(400); // the framework's JSON parser or the module: never a handler call
       expect(log.calls).toHaveLength(0);
-      const notFound = await sendScalekitWebhook(t.url, buildScalekitEvent('role.created'), { secret: SECRET, method: 'GET' });
+      const notFound = await sendScalekitWebhook(t.url, buildScalekitEvent('role.created'), {
+        secret: SECRET,
+        method: 'GET',
+      });
       expect(notFound.status).toBe(404);
     });
 
@@ -88,7 +98,9 @@ describe.each(PLATFORMS)('sendScalekitWebhook (%s)', (platform) => {
     });
 
     it('to a listening node:http Server', async () => {
-      const res = await sendScalekitWebhook(t.app.getHttpServer() as Server, buildScalekitEvent('role.created'), { secret: SECRET });
+      const res = await sendScalekitWebhook(t.app.getHttpServer() as Server, buildScalekitEvent('role.created'), {
+        secret: SECRET,
+      });
       expect(res.status).toBe(200);
     });
   });
@@ -98,10 +110,14 @@ describe.each(PLATFORMS)('sendScalekitWebhook (%s)', (platform) => {
     beforeAll(async () => {
       @Module(metadata())
       class NotListeningModule {}
-      app = await NestFactory.create(NotListeningModule, platform === 'express' ? new ExpressAdapter() : new FastifyAdapter(), {
-        rawBody: true,
-        logger: false,
-      });
+      app = await NestFactory.create(
+        NotListeningModule,
+        platform === 'express' ? new ExpressAdapter() : new FastifyAdapter(),
+        {
+          rawBody: true,
+          logger: false,
+        },
+      );
       // No app.init() and no app.listen(): the helper initialises the app and listens only for the call.
     });
     afterAll(() => app.close());
@@ -115,7 +131,9 @@ describe.each(PLATFORMS)('sendScalekitWebhook (%s)', (platform) => {
       expect(server.listening).toBe(false);
 
       const many = await Promise.all(
-        Array.from({ length: 8 }, () => sendScalekitWebhook(app, buildScalekitEvent('role.created'), { secret: SECRET })),
+        Array.from({ length: 8 }, () =>
+          sendScalekitWebhook(app, buildScalekitEvent('role.created'), { secret: SECRET }),
+        ),
       );
       expect(many.map((r) => r.status)).toEqual(Array(8).fill(200));
       expect(server.listening).toBe(false);
@@ -131,7 +149,10 @@ describe('sendScalekitWebhook to a plain node:http server', () => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        res.writeHead(req.url === '/empty' ? 204 : 202, { 'content-type': 'text/plain', 'x-seen': req.headers['webhook-id'] as string });
+        res.writeHead(req.url === '/empty' ? 204 : 202, {
+          'content-type': 'text/plain',
+          'x-seen': req.headers['webhook-id'] as string,
+        });
         res.end(req.url === '/empty' ? undefined : `got ${Buffer.concat(chunks).length} bytes`);
       });
     });
@@ -139,7 +160,11 @@ describe('sendScalekitWebhook to a plain node:http server', () => {
     try {
       const event = buildScalekitEvent('user.login');
       const res = await sendScalekitWebhook(server, event, { secret: SECRET, path: '/hook', id: 'msg_plain' });
-      expect(res).toMatchObject({ status: 202, body: `got ${JSON.stringify(event).length} bytes`, text: `got ${JSON.stringify(event).length} bytes` });
+      expect(res).toMatchObject({
+        status: 202,
+        body: `got ${JSON.stringify(event).length} bytes`,
+        text: `got ${JSON.stringify(event).length} bytes`,
+      });
       expect(res.headers['x-seen']).toBe('msg_plain');
       const empty = await sendScalekitWebhook(server, event, { secret: SECRET, path: '/empty' });
       expect([empty.status, empty.body, empty.text]).toEqual([204, '', '']);
@@ -153,12 +178,16 @@ describe('sendScalekitWebhook to a plain node:http server', () => {
 describe('sendScalekitWebhook errors', () => {
   it('rejects with the network error for an unreachable URL', async () => {
     const port = await closedPort();
-    await expect(sendScalekitWebhook(`http://127.0.0.1:${port}`, {}, { secret: SECRET })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    await expect(sendScalekitWebhook(`http://127.0.0.1:${port}`, {}, { secret: SECRET })).rejects.toMatchObject({
+      code: 'ECONNREFUSED',
+    });
   });
 
   it('refuses a missing secret, a bad target and a non-http URL', async () => {
     await expect(sendScalekitWebhook('http://127.0.0.1:1', {}, {} as never)).rejects.toThrow(/options\.secret/);
-    await expect(sendScalekitWebhook({} as never, {}, { secret: SECRET })).rejects.toThrow(/Nest application, a node:http Server or a URL/);
+    await expect(sendScalekitWebhook({} as never, {}, { secret: SECRET })).rejects.toThrow(
+      /Nest application, a node:http Server or a URL/,
+    );
     await expect(sendScalekitWebhook('ftp://x', {}, { secret: SECRET })).rejects.toThrow(/only http: and https:/);
     await expect(sendScalekitWebhook('not a url', {}, { secret: SECRET })).rejects.toThrow(/not a valid URL/);
   });

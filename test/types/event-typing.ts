@@ -55,7 +55,10 @@ type _nullableExternalId = Expect<Extends<null, NonNullable<(typeof groupCreated
 // Nested objects declared with additionalProperties accept any extra key; others do not.
 type _openNested = Expect<Equals<ScalekitEvent<'user.login'>['data']['user']['anything'], unknown>>;
 
-export function nestedAccess(event: ScalekitEvent<'user.login'>, org: ScalekitEvent<'organization.updated'>): unknown[] {
+export function nestedAccess(
+  event: ScalekitEvent<'user.login'>,
+  org: ScalekitEvent<'organization.updated'>,
+): unknown[] {
   const sessionId: string | null | undefined = event.data.user_session.session_id;
   const features = org.data.settings?.features?.map((f) => f.name);
   // @ts-expect-error top-level data of a schema without additionalProperties is closed

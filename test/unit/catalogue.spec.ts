@@ -130,29 +130,38 @@ describe('event catalogue', () => {
 
 describe('catalogue against the example payloads', () => {
   it('has one fixture per type, identical to the shared examples', () => {
-    const files = readdirSync(FIXTURES).filter((f) => f.endsWith('.json')).sort();
+    const files = readdirSync(FIXTURES)
+      .filter((f) => f.endsWith('.json'))
+      .sort();
     expect(files).toEqual([...SCALEKIT_EVENT_TYPES].map((t) => `${t}.json`).sort());
     for (const file of files) {
       expect(readFileSync(join(FIXTURES, file), 'utf8')).toBe(readFileSync(join(SHARED, 'examples', file), 'utf8'));
     }
   });
 
-  it.each([...SCALEKIT_EVENT_TYPES])('%s: the typed fields cover the example, and its required fields are there', (type) => {
-    const example = fixture(type);
-    expect(example.type).toBe(type);
-    expect(example.object).toBe(SCALEKIT_EVENT_CATALOGUE[type].object);
-    expect(uncovered(SCALEKIT_EVENT_CATALOGUE[type].fields, example.data, 'data')).toEqual([]);
-  });
+  it.each([...SCALEKIT_EVENT_TYPES])(
+    '%s: the typed fields cover the example, and its required fields are there',
+    (type) => {
+      const example = fixture(type);
+      expect(example.type).toBe(type);
+      expect(example.object).toBe(SCALEKIT_EVENT_CATALOGUE[type].object);
+      expect(uncovered(SCALEKIT_EVENT_CATALOGUE[type].fields, example.data, 'data')).toEqual([]);
+    },
+  );
 
   it('types the null external_id of the group_created example as nullable', () => {
     expect(fixture('organization.directory.group_created').data.external_id).toBeNull();
-    const field = SCALEKIT_EVENT_CATALOGUE['organization.directory.group_created'].fields.find((f) => f.name === 'external_id');
+    const field = SCALEKIT_EVENT_CATALOGUE['organization.directory.group_created'].fields.find(
+      (f) => f.name === 'external_id',
+    );
     expect(field).toEqual({ name: 'external_id', type: 'string | null', required: false });
   });
 
   it('the checker itself notices untyped, missing and mistyped fields', () => {
     const fields = SCALEKIT_EVENT_CATALOGUE['role.created'].fields;
-    expect(uncovered(fields, { id: 'r', name: 'n', surprise: 1 }, 'data')).toEqual(['data.surprise: present but not typed']);
+    expect(uncovered(fields, { id: 'r', name: 'n', surprise: 1 }, 'data')).toEqual([
+      'data.surprise: present but not typed',
+    ]);
     expect(uncovered(fields, { id: 'r' }, 'data')).toEqual(['data.name: required but absent']);
     expect(uncovered(fields, { id: 'r', name: null }, 'data')).toEqual(['data.name: null but typed string']);
     expect(uncovered(fields, { id: 1, name: 'n' }, 'data')).toEqual(['data.id: number but typed string']);
@@ -168,7 +177,9 @@ describe('.ci/generate-catalogue.mjs', () => {
   });
 
   /** A throwaway copy of the layout the generator expects: <dir>/repo/{.ci,lib/core} and <dir>/shared/scalekit. */
-  function sandbox(edit?: (events: { events: SourceEvent[]; schemas: Record<string, unknown> }, examples: string) => void) {
+  function sandbox(
+    edit?: (events: { events: SourceEvent[]; schemas: Record<string, unknown> }, examples: string) => void,
+  ) {
     const dir = mkdtempSync(join(tmpdir(), 'scalekit-catalogue-'));
     temporary.push(dir);
     mkdirSync(join(dir, 'repo/.ci'), { recursive: true });
@@ -187,7 +198,10 @@ describe('.ci/generate-catalogue.mjs', () => {
   }
 
   function run(repo: string, ...args: string[]) {
-    return spawnSync(process.execPath, [join(repo, '.ci/generate-catalogue.mjs'), ...args], { cwd: repo, encoding: 'utf8' });
+    return spawnSync(process.execPath, [join(repo, '.ci/generate-catalogue.mjs'), ...args], {
+      cwd: repo,
+      encoding: 'utf8',
+    });
   }
 
   it('--check passes on the committed catalogue', () => {

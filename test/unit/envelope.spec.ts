@@ -98,7 +98,9 @@ describe('parseScalekitEventPayload: accepted envelopes', () => {
 
   it('accepts a byte order mark, a Uint8Array and surrounding whitespace', () => {
     const text = `\n ${body({})} \n`;
-    expect(parseScalekitEventPayload(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)]))).toEqual(VALID);
+    expect(parseScalekitEventPayload(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)]))).toEqual(
+      VALID,
+    );
     expect(parseScalekitEventPayload(new Uint8Array(Buffer.from(text)) as Buffer)).toEqual(VALID);
   });
 
@@ -154,7 +156,12 @@ describe('parseScalekitEventPayload: rejected envelopes', () => {
   it('lists every problem at once', () => {
     const error = failure(body({ id: 7, data: [] }, ['type', 'environment_id']), 'invalid_payload');
     expect([...error.problems].sort()).toEqual(
-      ['data must be an object (got an array)', 'environment_id is required', 'id must be a string (got a number)', 'type is required'].sort(),
+      [
+        'data must be an object (got an array)',
+        'environment_id is required',
+        'id must be a string (got a number)',
+        'type is required',
+      ].sort(),
     );
   });
 
@@ -246,7 +253,10 @@ describe('parseScalekitEventPayload: prototype pollution', () => {
 
   it('does not pollute through the envelope fields themselves', () => {
     for (const key of ['id', 'type', 'data', 'organization_id']) {
-      const raw = body({ [key]: '@V@' }).replace('"@V@"', '{"__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":1}}}');
+      const raw = body({ [key]: '@V@' }).replace(
+        '"@V@"',
+        '{"__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":1}}}',
+      );
       try {
         parseScalekitEventPayload(raw);
       } catch {

@@ -27,8 +27,22 @@ const vectors: Array<[string, string, string, number, Buffer, string]> = [
   ['row 5 (256 KiB)', S1, ID1, T1, Buffer.alloc(262144, 'a'), 'v1,Mw4Pe2WgApuT7NSqnSq0PQPV9gbLdggCl9B865x5Xh0='],
   ['row 6 (256 KiB - 1)', S1, ID1, T1, Buffer.alloc(262143, 'a'), 'v1,NTItnqyWMoFhk2Bbe5V/BMdcFRWgcSQaTgqLHX7FC7c='],
   ['row 7 (empty)', S1, ID1, T1, Buffer.alloc(0), 'v1,v48jdbgvh29KJz2Qc+ghw8G6vG3nAKnujWBg8oM/62A='],
-  ['row 8 (minified)', S1, ID1, T1, Buffer.from('{"test":2432232314}'), 'v1,Vif40peJBP7Iyl0XGmu61n4MwdrcHov5CFREBpE0svs='],
-  ['row 9 (invalid UTF-8)', S1, ID1, T1, Buffer.from('7b2261223a22fffe227d', 'hex'), 'v1,iconmjyH0LZDI+7Uhw1W8eJyjF8h1gDfyjhIPZQOYGA='],
+  [
+    'row 8 (minified)',
+    S1,
+    ID1,
+    T1,
+    Buffer.from('{"test":2432232314}'),
+    'v1,Vif40peJBP7Iyl0XGmu61n4MwdrcHov5CFREBpE0svs=',
+  ],
+  [
+    'row 9 (invalid UTF-8)',
+    S1,
+    ID1,
+    T1,
+    Buffer.from('7b2261223a22fffe227d', 'hex'),
+    'v1,iconmjyH0LZDI+7Uhw1W8eJyjF8h1gDfyjhIPZQOYGA=',
+  ],
 ];
 
 function headers(id: string, ts: number, sig: string) {

@@ -19,10 +19,19 @@ describe('ScalekitHandlerRegistry', () => {
     registry.add('organization.directory.user_created', exact);
     registry.add('organization.directory.user_created', both);
     registry.add('organization.*', both);
-    expect(registry.match('organization.directory.user_created').map((x) => x.name)).toEqual(['exact', 'both', 'all', 'prefix']);
+    expect(registry.match('organization.directory.user_created').map((x) => x.name)).toEqual([
+      'exact',
+      'both',
+      'all',
+      'prefix',
+    ]);
     expect(registry.match('organization.created').map((x) => x.name)).toEqual(['all', 'both']);
     expect(registry.match('role.created').map((x) => x.name)).toEqual(['all']);
-    expect(registry.match('organization.directory.something_new').map((x) => x.name)).toEqual(['all', 'prefix', 'both']);
+    expect(registry.match('organization.directory.something_new').map((x) => x.name)).toEqual([
+      'all',
+      'prefix',
+      'both',
+    ]);
     expect(registry.size).toBe(5);
   });
 
@@ -72,7 +81,11 @@ describe('IdempotencyGate', () => {
     const g = gate();
     const ticket = await g.enter('evt_1');
     expect(ticket).not.toBe('duplicate');
-    await expect(g.enter('evt_1')).rejects.toMatchObject({ code: 'in_flight', status: 409, headers: { 'Retry-After': '10' } });
+    await expect(g.enter('evt_1')).rejects.toMatchObject({
+      code: 'in_flight',
+      status: 409,
+      headers: { 'Retry-After': '10' },
+    });
     await (ticket as Exclude<typeof ticket, 'duplicate'>).complete();
     expect(await g.enter('evt_1')).toBe('duplicate');
   });

@@ -53,12 +53,16 @@ describe('secrets (cases 1–6)', () => {
 
   it('case 2: with and without the whsec_ prefix, padded or not, the same key', () => {
     const raw = 'MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
-    const keys = [SECRET, raw, 'whsec_plJ3nmyCDGBKInavdOK15jsl', 'plJ3nmyCDGBKInavdOK15jsl'].map((s) => ScalekitSigningKey.parse(s));
+    const keys = [SECRET, raw, 'whsec_plJ3nmyCDGBKInavdOK15jsl', 'plJ3nmyCDGBKInavdOK15jsl'].map((s) =>
+      ScalekitSigningKey.parse(s),
+    );
     expect(keys[0]!.bytes.equals(keys[1]!.bytes)).toBe(true);
     expect(keys[2]!.bytes.equals(keys[3]!.bytes)).toBe(true);
     const unpadded = Buffer.from('sixteen-byte-key!').toString('base64').replace(/=+$/, '');
     const padded = Buffer.from('sixteen-byte-key!').toString('base64');
-    expect(ScalekitSigningKey.parse(unpadded).bytes.equals(ScalekitSigningKey.parse(`whsec_${padded}`).bytes)).toBe(true);
+    expect(ScalekitSigningKey.parse(unpadded).bytes.equals(ScalekitSigningKey.parse(`whsec_${padded}`).bytes)).toBe(
+      true,
+    );
     const signed = signScalekitWebhook({ secret: SECRET, payload: body, timestamp: T });
     expect(verifierAt(T, { secret: raw }).verify(signed.rawBody, signed.headers).timestamp).toBe(T);
   });
@@ -73,14 +77,22 @@ describe('secrets (cases 1–6)', () => {
     expect(verifierAt(T, { secret: [SECRET, other] }).verify(signed.rawBody, signed.headers).webhookId).toBe(
       signed.headers['webhook-id'],
     );
-    expect(codeOf(() => verifierAt(T, { secret: [SECRET] }).verify(signed.rawBody, signed.headers))).toBe('no_matching_signature');
+    expect(codeOf(() => verifierAt(T, { secret: [SECRET] }).verify(signed.rawBody, signed.headers))).toBe(
+      'no_matching_signature',
+    );
   });
 
   it('case 6: no secret in errors, JSON.stringify or util.inspect', () => {
     const secret = 'whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD';
     const verifier = new ScalekitWebhookVerifier({ secret });
     const key = ScalekitSigningKey.parse(secret);
-    for (const text of [inspect(verifier, { depth: 10, showHidden: true }), JSON.stringify(verifier), inspect(key), JSON.stringify({ key }), String(key)]) {
+    for (const text of [
+      inspect(verifier, { depth: 10, showHidden: true }),
+      JSON.stringify(verifier),
+      inspect(key),
+      JSON.stringify({ key }),
+      String(key),
+    ]) {
       expect(text).not.toContain('C2FVsBQIhrscChlQIMV');
     }
     for (const bad of ['whsec_C2FVsBQIhrscChlQIMV+b5sSYsp*b7oD', ' whsec_ ', 'whsec_C2FVsBQ!IhrscChlQIMV']) {
@@ -120,7 +132,11 @@ describe('strict header parsing (cases 7, 9, 10, 11)', () => {
   });
 
   it('case 8: reads headers case-insensitively from plain objects and fetch Headers', () => {
-    const mixed = { 'Webhook-Id': 'msg_1', 'WEBHOOK-TIMESTAMP': String(T), 'webhook-Signature': good.headers['webhook-signature'] };
+    const mixed = {
+      'Webhook-Id': 'msg_1',
+      'WEBHOOK-TIMESTAMP': String(T),
+      'webhook-Signature': good.headers['webhook-signature'],
+    };
     expect(verify(mixed as never)).toBeUndefined();
     expect(verify(new Headers(good.headers) as never)).toBeUndefined();
   });
@@ -146,12 +162,23 @@ describe('strict header parsing (cases 7, 9, 10, 11)', () => {
     expect(verify(h({ 'webhook-signature': sixteen }))).toBeUndefined();
   });
 
-  it.each(['hello', `${T}abc`, ` ${T}`, `${T} `, `+${T}`, `${T}.0`, '0x6553f100', `0${T}`, '0', `-${T}`, '1e9', '', '\t'])(
-    'case 11: timestamp %j is rejected',
-    (value) => {
-      expect(verify(h({ 'webhook-timestamp': value }))).toMatch(/^invalid_(timestamp|headers)$/);
-    },
-  );
+  it.each([
+    'hello',
+    `${T}abc`,
+    ` ${T}`,
+    `${T} `,
+    `+${T}`,
+    `${T}.0`,
+    '0x6553f100',
+    `0${T}`,
+    '0',
+    `-${T}`,
+    '1e9',
+    '',
+    '\t',
+  ])('case 11: timestamp %j is rejected', (value) => {
+    expect(verify(h({ 'webhook-timestamp': value }))).toMatch(/^invalid_(timestamp|headers)$/);
+  });
 
   it('case 11: a numeric header value from a framework is accepted', () => {
     expect(verify(h({ 'webhook-timestamp': T }))).toBeUndefined();
@@ -186,7 +213,9 @@ describe('timestamp window (cases 12–14)', () => {
     expect(at(T, 0)).toBeUndefined();
     expect(at(T + 1, 0)).toBe('timestamp_too_new');
     for (const bad of [-1, Number.NaN, Infinity, '300']) {
-      expect(codeOf(() => new ScalekitWebhookVerifier({ secret: SECRET, toleranceSeconds: bad as never }))).toBe('invalid_options');
+      expect(codeOf(() => new ScalekitWebhookVerifier({ secret: SECRET, toleranceSeconds: bad as never }))).toBe(
+        'invalid_options',
+      );
     }
   });
 });
@@ -236,7 +265,9 @@ describe('signature entries (cases 15–20) and body (21, 27, 28)', () => {
   });
 
   it('verifyScalekitWebhook (one-shot) gives the same answers', () => {
-    expect(verifyScalekitWebhook({ secret: SECRET, payload: s.rawBody, headers: s.headers, now: () => T * 1000 })).toEqual({
+    expect(
+      verifyScalekitWebhook({ secret: SECRET, payload: s.rawBody, headers: s.headers, now: () => T * 1000 }),
+    ).toEqual({
       webhookId: s.headers['webhook-id'],
       timestamp: T,
     });

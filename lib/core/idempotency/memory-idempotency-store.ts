@@ -1,12 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ScalekitWebhookError } from '../errors.js';
-import {
-  checkDuration,
-  checkKey,
-  checkToken,
-  type ClaimResult,
-  type IdempotencyStore,
-} from './idempotency-store.js';
+import { checkDuration, checkKey, checkToken, type ClaimResult, type IdempotencyStore } from './idempotency-store.js';
 
 export const DEFAULT_MEMORY_IDEMPOTENCY_MAX_KEYS = 100_000;
 

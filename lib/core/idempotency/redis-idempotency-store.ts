@@ -1,13 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { ScalekitWebhookError } from '../errors.js';
 import { loadRedisClientConstructor } from '../ioredis-loader.js';
-import {
-  checkDuration,
-  checkKey,
-  checkToken,
-  type ClaimResult,
-  type IdempotencyStore,
-} from './idempotency-store.js';
+import { checkDuration, checkKey, checkToken, type ClaimResult, type IdempotencyStore } from './idempotency-store.js';
 
 export const DEFAULT_IDEMPOTENCY_KEY_PREFIX = 'scalekit:webhook:';
 
@@ -93,7 +87,6 @@ interface OwnedClient extends ScriptClient {
   quit(): Promise<unknown>;
   disconnect(): void;
 }
-
 
 /**
  * An {@link IdempotencyStore} in Redis (through ioredis), shared by every process that uses the same server and key
@@ -220,7 +213,9 @@ export class RedisIdempotencyStore implements IdempotencyStore {
     }
     if (this.#client === undefined) {
       const connection = this.#connection;
-      const created = loadRedisClientConstructor<OwnedClient>('RedisIdempotencyStore').then((Redis) => new Redis(connection));
+      const created = loadRedisClientConstructor<OwnedClient>('RedisIdempotencyStore').then(
+        (Redis) => new Redis(connection),
+      );
       // A failed import is not cached: installing ioredis and retrying must work without a restart.
       created.catch(() => {
         if (this.#client === created) {
@@ -241,4 +236,3 @@ function hasScriptMethods(client: object): boolean {
 function isNoScript(error: unknown): boolean {
   return error instanceof Error && error.message.startsWith('NOSCRIPT');
 }
-

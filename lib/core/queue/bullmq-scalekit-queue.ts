@@ -93,7 +93,11 @@ interface BullWorker {
 }
 interface BullMqModule {
   Queue: new (name: string, options: Record<string, unknown>) => BullQueue;
-  Worker: new (name: string, processor: (job: BullJob) => Promise<void>, options: Record<string, unknown>) => BullWorker;
+  Worker: new (
+    name: string,
+    processor: (job: BullJob) => Promise<void>,
+    options: Record<string, unknown>,
+  ) => BullWorker;
 }
 interface OwnedClient {
   readonly status?: string;
@@ -146,10 +150,17 @@ export class BullMqScalekitQueue implements ScalekitQueue {
           : 'takes either `client` or `connection`, not both',
       );
     }
-    if (o.client !== undefined && (typeof o.client !== 'object' || o.client === null || typeof o.client.duplicate !== 'function')) {
+    if (
+      o.client !== undefined &&
+      (typeof o.client !== 'object' || o.client === null || typeof o.client.duplicate !== 'function')
+    ) {
       throw invalid('`client` must be an ioredis Redis or Cluster instance');
     }
-    if (o.connection !== undefined && typeof o.connection !== 'string' && (typeof o.connection !== 'object' || o.connection === null)) {
+    if (
+      o.connection !== undefined &&
+      typeof o.connection !== 'string' &&
+      (typeof o.connection !== 'object' || o.connection === null)
+    ) {
       throw invalid('`connection` must be ioredis options or a redis:// URL');
     }
     const queueName = o.queueName ?? DEFAULT_BULLMQ_QUEUE_NAME;
@@ -182,7 +193,9 @@ export class BullMqScalekitQueue implements ScalekitQueue {
       concurrency: count(o.concurrency, 10, 'concurrency'),
       ...(o.lockDuration === undefined ? {} : { lockDuration: count(o.lockDuration, 0, 'lockDuration') }),
       ...(o.stalledInterval === undefined ? {} : { stalledInterval: count(o.stalledInterval, 0, 'stalledInterval') }),
-      ...(o.maxStalledCount === undefined ? {} : { maxStalledCount: count(o.maxStalledCount, 0, 'maxStalledCount', 0) }),
+      ...(o.maxStalledCount === undefined
+        ? {}
+        : { maxStalledCount: count(o.maxStalledCount, 0, 'maxStalledCount', 0) }),
     };
     this.#enqueueTimeoutMs = count(o.enqueueTimeoutMs, DEFAULT_ENQUEUE_TIMEOUT_MS, 'enqueueTimeoutMs');
   }
@@ -233,7 +246,12 @@ export class BullMqScalekitQueue implements ScalekitQueue {
         }
         await processor(job.data, job.attemptsMade + 1);
       },
-      { ...this.#workerOptions, connection, ...(this.prefix === undefined ? {} : { prefix: this.prefix }), autorun: true },
+      {
+        ...this.#workerOptions,
+        connection,
+        ...(this.prefix === undefined ? {} : { prefix: this.prefix }),
+        autorun: true,
+      },
     );
     // Both events come once BullMQ has recorded the outcome in Redis: only then may a closing worker drop its
     // connections without leaving the job active (to be run again once its lock expires).
@@ -277,7 +295,9 @@ export class BullMqScalekitQueue implements ScalekitQueue {
     }
     // Forced: our own wait above already let the active jobs finish (or gave up on them), and a graceful close would
     // wait for ever for a connection to quit while Redis is unreachable.
-    await withTimeout(worker.close(true), CONNECTION_CLOSE_TIMEOUT_MS, () => 'closing the worker timed out').catch(() => {});
+    await withTimeout(worker.close(true), CONNECTION_CLOSE_TIMEOUT_MS, () => 'closing the worker timed out').catch(
+      () => {},
+    );
     await closeConnection(connection);
   }
 
@@ -322,7 +342,10 @@ export class BullMqScalekitQueue implements ScalekitQueue {
         const { Queue } = await loadBullMq();
         // Our own connection fails fast while Redis is unreachable (no offline queue, one retry), so that a delivery
         // is answered 503 at once instead of waiting for a reconnection.
-        const owned = this.#client === undefined ? await this.#openConnection({ enableOfflineQueue: false, maxRetriesPerRequest: 1 }) : undefined;
+        const owned =
+          this.#client === undefined
+            ? await this.#openConnection({ enableOfflineQueue: false, maxRetriesPerRequest: 1 })
+            : undefined;
         owned?.on('error', () => {}); // failures surface as rejected enqueues
         const queue = new Queue(this.queueName, {
           connection: owned ?? this.#client,
@@ -347,14 +370,19 @@ export class BullMqScalekitQueue implements ScalekitQueue {
     if (this.#client !== undefined) {
       const client = this.#client;
       if (client.isCluster) {
-        const redisOptions = ((client.options as { redisOptions?: object } | undefined)?.redisOptions ?? {}) as Record<string, unknown>;
+        const redisOptions = ((client.options as { redisOptions?: object } | undefined)?.redisOptions ?? {}) as Record<
+          string,
+          unknown
+        >;
         return client.duplicate(undefined, { redisOptions: { ...redisOptions, ...overrides } }) as OwnedClient;
       }
       return client.duplicate(overrides) as OwnedClient;
     }
     const Redis = await loadRedisClientConstructor<OwnedClient>('BullMqScalekitQueue');
     const connection = this.#connection!;
-    return typeof connection === 'string' ? new Redis(connection, overrides) : new Redis({ ...connection, ...overrides });
+    return typeof connection === 'string'
+      ? new Redis(connection, overrides)
+      : new Redis({ ...connection, ...overrides });
   }
 }
 
@@ -404,7 +432,11 @@ function keep(value: unknown, fallback: BullMqKeepJobs, name: string): BullMqKee
   }
   if (typeof value === 'object' && value !== null) {
     const { age, count: n } = value as { age?: unknown; count?: unknown };
-    if ((age === undefined || isCount(age, 0)) && (n === undefined || isCount(n, 0)) && (age !== undefined || n !== undefined)) {
+    if (
+      (age === undefined || isCount(age, 0)) &&
+      (n === undefined || isCount(n, 0)) &&
+      (age !== undefined || n !== undefined)
+    ) {
       return { ...(value as object) } as BullMqKeepJobs;
     }
   }
@@ -434,8 +466,10 @@ async function loadBullMq(): Promise<BullMqModule> {
   const Queue = m.Queue ?? m.default?.Queue;
   const Worker = m.Worker ?? m.default?.Worker;
   if (typeof Queue !== 'function' || typeof Worker !== 'function') {
-    throw new ScalekitWebhookError('invalid_options', 'BullMqScalekitQueue: the installed "bullmq" exports no Queue or Worker class');
+    throw new ScalekitWebhookError(
+      'invalid_options',
+      'BullMqScalekitQueue: the installed "bullmq" exports no Queue or Worker class',
+    );
   }
   return { Queue, Worker };
 }
-

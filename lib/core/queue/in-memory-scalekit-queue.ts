@@ -115,7 +115,9 @@ export class InMemoryScalekitQueue implements ScalekitQueue {
     this.#waiting.length = 0;
     if (dropped > 0) {
       this.#hooks?.onError?.(
-        new Error(`InMemoryScalekitQueue closed with ${dropped} event(s) not processed: they are lost (the queue is not durable)`),
+        new Error(
+          `InMemoryScalekitQueue closed with ${dropped} event(s) not processed: they are lost (the queue is not durable)`,
+        ),
       );
     }
   }

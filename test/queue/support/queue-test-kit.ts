@@ -107,13 +107,20 @@ export function startQueueApp(
   metadata: ModuleMetadata = {},
 ): Promise<TestApp> {
   return startApp(platform, {
-    imports: [ScalekitWebhookModule.forRoot({ secret: SECRET, ...options } as ScalekitWebhookForRootOptions), ...(metadata.imports ?? [])],
+    imports: [
+      ScalekitWebhookModule.forRoot({ secret: SECRET, ...options } as ScalekitWebhookForRootOptions),
+      ...(metadata.imports ?? []),
+    ],
     providers: [JobProbe, JobProbeHandler, ...(metadata.providers ?? [])],
   });
 }
 
 /** Posts one signed copy of `event` to the app's webhook route. */
-export function deliver(t: TestApp | string, event: unknown, options: Parameters<typeof signed>[1] = {}): Promise<RawResponse> {
+export function deliver(
+  t: TestApp | string,
+  event: unknown,
+  options: Parameters<typeof signed>[1] = {},
+): Promise<RawResponse> {
   const s = signed(event, options);
   return send(`${typeof t === 'string' ? t : t.url}${PATH}`, { body: s.rawBody, headers: s.headers });
 }

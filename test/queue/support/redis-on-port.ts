@@ -20,7 +20,9 @@ process.stdin.on('close', stop);
 process.stdin.resume();
 `;
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
-  const child = spawn(process.execPath, ['-e', watchdog, 'redis-server', ...args], { stdio: ['pipe', 'ignore', 'ignore'] });
+  const child = spawn(process.execPath, ['-e', watchdog, 'redis-server', ...args], {
+    stdio: ['pipe', 'ignore', 'ignore'],
+  });
   child.stdin!.on('error', () => {});
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.unref();

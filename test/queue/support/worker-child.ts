@@ -7,7 +7,12 @@
 import 'reflect-metadata';
 import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { type AnyScalekitEvent, BullMqScalekitQueue, OnScalekitEvent, ScalekitWebhookModule } from '../../../lib/index.js';
+import {
+  type AnyScalekitEvent,
+  BullMqScalekitQueue,
+  OnScalekitEvent,
+  ScalekitWebhookModule,
+} from '../../../lib/index.js';
 
 function env(name: string): string {
   const value = process.env[name];
