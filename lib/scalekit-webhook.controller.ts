@@ -1,4 +1,15 @@
-import { Controller, HttpCode, Inject, Post, Req, Res, type Type, UseFilters, UseGuards } from '@nestjs/common';
+import {
+  Controller,
+  HttpCode,
+  Inject,
+  Post,
+  Req,
+  Res,
+  type Type,
+  UseFilters,
+  UseGuards,
+  VERSION_NEUTRAL,
+} from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { parseScalekitEventPayload } from './core/index.js';
 import { ScalekitEventProcessor } from './scalekit-event.processor.js';
@@ -21,7 +32,9 @@ export function createScalekitWebhookController(
   path: string,
   decorators: readonly ClassDecorator[] = [],
 ): Type<unknown> {
-  @Controller(path)
+  // Version-neutral: Scalekit posts to one fixed URL, which `app.enableVersioning()` must neither move (`/v1/…`) nor
+  // hide (header or media-type versioning with a default version would answer 404 to a request without a version).
+  @Controller({ path, version: VERSION_NEUTRAL })
   @UseGuards(ScalekitWebhookGuard)
   @UseFilters(ScalekitWebhookExceptionFilter)
   class ScalekitWebhookController {
