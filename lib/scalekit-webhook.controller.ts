@@ -5,6 +5,7 @@ import {
   Post,
   Req,
   Res,
+  SetMetadata,
   type Type,
   UseFilters,
   UseGuards,
@@ -13,7 +14,7 @@ import {
 import { HttpAdapterHost } from '@nestjs/core';
 import { parseScalekitEventPayload } from './core/index.js';
 import { ScalekitEventProcessor } from './scalekit-event.processor.js';
-import { SCALEKIT_DELIVERY_KEY } from './scalekit-webhook.constants.js';
+import { SCALEKIT_BUILT_IN_ROUTE_METADATA, SCALEKIT_DELIVERY_KEY } from './scalekit-webhook.constants.js';
 import { ScalekitWebhookExceptionFilter } from './scalekit-webhook.filter.js';
 import { ScalekitWebhookGuard, type ScalekitWebhookRequest } from './scalekit-webhook.guard.js';
 
@@ -36,6 +37,7 @@ export function createScalekitWebhookController(
   // hide (header or media-type versioning with a default version would answer 404 to a request without a version).
   @Controller({ path, version: VERSION_NEUTRAL })
   @UseGuards(ScalekitWebhookGuard)
+  @SetMetadata(SCALEKIT_BUILT_IN_ROUTE_METADATA, true)
   @UseFilters(ScalekitWebhookExceptionFilter)
   class ScalekitWebhookController {
     constructor(
