@@ -124,6 +124,8 @@ describe('trigger', () => {
     expect(res.code).toBe(1);
     expect(res.stdout).toMatch(/^404 Not Found/m);
     expect(res.stderr).toContain('check the path');
+    // A global prefix is the usual reason for a 404 in an app that does register the module.
+    expect(res.stderr).toContain('app.setGlobalPrefix() prefixes it (e.g. /api/webhooks/scalekit');
   });
 
   it('unknown type: exit 2 (bad usage), nothing sent, the closest known types suggested', async () => {
