@@ -35,7 +35,10 @@ export function kindOf(value: unknown): string {
         return 'a promise';
       }
       const name = (Object.getPrototypeOf(value) as { constructor?: { name?: unknown } } | null)?.constructor?.name;
-      return isPlainObject(value) || typeof name !== 'string' || name === '' ? 'an object' : `a ${name}`;
+      if (isPlainObject(value) || typeof name !== 'string' || name === '' || name === 'Object') {
+        return 'an object';
+      }
+      return /^[AEIOU]/.test(name) ? `an ${name}` : `a ${name}`;
     }
     case 'string':
       return value.length === 0 ? 'an empty string' : 'a string';
