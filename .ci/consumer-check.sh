@@ -3,12 +3,15 @@
 #
 #   1. `npm pack` into a temp dir (the `prepack` script builds dist/ with `npm run build`), and check the tarball holds
 #      both builds.
-#   2. `attw` (Are the Types Wrong?) on the tarball, profile node16.
+#   2. `attw` (Are the Types Wrong?) on the tarball, profile strict: node10 (TypeScript's `moduleResolution: node`),
+#      node16 from CJS and ESM, and bundler.
 #   3. A Nest 12 ESM app and a Nest 11 CommonJS app, each in a fresh temp folder with the tarball installed by path,
 #      import the package BY NAME, boot on 127.0.0.1:0, receive a signed `organization.created` (200
 #      {"received":true}, handler ran with the event id) and a tampered one (401), and type-check a small TypeScript
 #      consumer with the project's tsc (module nodenext: the ESM app resolves the `import` types, the CJS app the
-#      `require` types).
+#      `require` types). The CommonJS app also installs TypeScript 5 (in the temp app, not the project) and compiles
+#      the consumer as the Nest 10 starter does: module commonjs, moduleResolution node10, where `exports` is ignored
+#      and subpaths such as `/testing` resolve through `typesVersions`.
 #
 # Needs the npm registry (the apps install @nestjs/* 11 and 12). Exits 0 when everything passed, 1 otherwise.
 # Temp folders are removed on exit. Set KEEP_TMP=1 to keep them for debugging.
@@ -65,14 +68,15 @@ tar -xzOf "$TARBALL" package/dist/cjs/package.json | node -e \
 ok "$(basename "$TARBALL") ($(grep -c . <<<"$contents") files, both dist/esm and dist/cjs)"
 
 # ---------------------------------------------------------------------------------------------------------------------
-step "2/4 attw --profile node16 (are the types wrong?)"
+step "2/4 attw --profile strict (are the types wrong?)"
 # The tarball is passed directly (`--pack <dir>` would run npm pack, and so the build, a second time). attw finds
 # every entry point from `exports` by itself, so a later `./testing` entry is checked without changing this line.
-# Profile node16 checks node16-from-CJS, node16-from-ESM and bundler, and ignores node10 (TypeScript's
-# `moduleResolution: node`, which has no `exports` support and which a Nest 11/12 consumer does not use). At the time
-# of writing there is no problem to ignore: do not add `--ignore-rules` for `cjs-resolves-to-esm`/`false-esm`/
-# `false-cjs`, which would hide the real dual-package bugs this step is here for. attw exits non-zero on any problem.
-(cd "$ROOT" && npx --no-install attw "$TARBALL" --profile node16 --no-color) || fail "attw found problems (table above)"
+# Profile strict checks node10 (TypeScript's `moduleResolution: node`, which has no `exports` support: the Nest 10
+# starter on TypeScript 5 uses it, and subpaths resolve there only through `typesVersions`), node16-from-CJS,
+# node16-from-ESM and bundler. At the time of writing there is no problem to ignore: do not add `--ignore-rules` for
+# `cjs-resolves-to-esm`/`false-esm`/`false-cjs`, which would hide the real dual-package bugs this step is here for.
+# attw exits non-zero on any problem.
+(cd "$ROOT" && npx --no-install attw "$TARBALL" --profile strict --no-color) || fail "attw found problems (table above)"
 ok "attw: no problems"
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -290,6 +294,7 @@ cat >"$CJS_APP/package.json" <<EOF
     "class-validator": "^0.14.0",
     "reflect-metadata": "^0.2.2",
     "rxjs": "^7.8.0",
+    "typescript": "^5.0.0",
     "$PKG_NAME": "file:$TARBALL"
   }
 }
@@ -320,5 +325,14 @@ EOF
 write_scenario "$CJS_APP"
 write_types_check "$CJS_APP"
 install_run_check "$CJS_APP" "Nest 11 CommonJS" main.js
+# The Nest 10 starter's resolution (module commonjs, no moduleResolution, so node10) with TypeScript 5, the compiler
+# such apps use (TypeScript 6 deprecates node10). The app's own TypeScript 5, not the project's.
+TS5_VERSION="$(node -p "require('$CJS_APP/node_modules/typescript/package.json').version")"
+[[ "$TS5_VERSION" == 5.* ]] || fail "Nest 11 CommonJS: expected TypeScript 5.x in the app, found $TS5_VERSION"
+(cd "$CJS_APP" && ./node_modules/.bin/tsc --noEmit --strict --target es2021 --lib es2022 --module commonjs \
+  --moduleResolution node10 --experimentalDecorators --emitDecoratorMetadata --types node --skipLibCheck false \
+  types-check.ts) ||
+  fail "Nest 11 CommonJS: types-check.ts does not compile with TypeScript $TS5_VERSION, module commonjs, moduleResolution node10 (errors above)"
+ok "Nest 11 CommonJS: types-check.ts (main entry and /testing) compiles with TypeScript $TS5_VERSION, moduleResolution node10"
 
 echo "consumer-check: all passed"

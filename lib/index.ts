@@ -10,6 +10,7 @@ export type { ScalekitWebhookReceipt } from './scalekit-webhook.controller.js';
 export { ScalekitWebhookHttpException } from './scalekit-webhook.exception.js';
 export { ScalekitWebhookExceptionFilter } from './scalekit-webhook.filter.js';
 export { ScalekitWebhookDelivery, ScalekitWebhookEvent } from './scalekit-webhook-params.decorator.js';
+export { ScalekitWebhookEndpoint } from './scalekit-webhook-endpoint.decorator.js';
 export { ScalekitWebhookGuard, type ScalekitWebhookRequest } from './scalekit-webhook.guard.js';
 export type {
   OnScalekitEventOptions,

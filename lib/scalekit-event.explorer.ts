@@ -62,7 +62,8 @@ export class ScalekitEventExplorer implements OnModuleInit {
   }
 
   /**
-   * Refuses two receiving registrations on one path (Express would silently shadow one). Returns the names of all
+   * Refuses two receiving registrations on one path, whatever the case (Express matches routes case-insensitively
+   * by default, so it would silently shadow one). Returns the names of all
    * registrations to the first registration only, so that warnings about unknown endpoint names appear once.
    */
   private checkRegistrations(instances: unknown[]): ReadonlySet<string | undefined> | undefined {
@@ -71,11 +72,11 @@ export class ScalekitEventExplorer implements OnModuleInit {
     ];
     const clash =
       this.config.receiver &&
-      configs.find((other) => other !== this.config && other.receiver && other.path === this.config.path);
+      configs.find((other) => other !== this.config && other.receiver && samePath(other.path, this.config.path));
     if (clash) {
       throw new ScalekitWebhookError(
         'invalid_options',
-        `Two ScalekitWebhookModule registrations use the path '/${this.config.path}': give each its own \`path\``,
+        `Two ScalekitWebhookModule registrations use the path '/${this.config.path}'${clash.path === this.config.path ? '' : ` (and '/${clash.path}': routes match regardless of case)`}: give each its own \`path\``,
       );
     }
     return configs[0] === this.config ? new Set(configs.map((config) => config.endpoint)) : undefined;
@@ -116,4 +117,8 @@ export class ScalekitEventExplorer implements OnModuleInit {
       this.logger.log(`Mapped {${patterns.join(', ')}} -> ${name}${isStatic ? '' : ' (request-scoped)'}${where}`);
     }
   }
+}
+
+function samePath(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase();
 }

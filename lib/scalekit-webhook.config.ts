@@ -23,6 +23,9 @@ export type ScalekitProcessingConfig =
       readonly onFailed: ScalekitQueueProcessingOptions['onFailed'];
     };
 
+/** The module's extras: they shape the route and the module, so they are read before any factory runs. */
+const ROUTE_OPTIONS = ['path', 'isGlobal', 'decorators', 'name', 'receiver'] as const;
+
 const DEFAULT_IDEMPOTENCY_TTL_SECONDS = 86_400;
 const DEFAULT_IDEMPOTENCY_LEASE_SECONDS = 60;
 
@@ -50,6 +53,14 @@ export class ScalekitWebhookConfig {
     this.path = path.replace(/^\/+|\/+$/g, '');
     if (options === null || typeof options !== 'object') {
       throw invalid('module needs options: { secret: "whsec_…" }');
+    }
+    // forRoot strips these before the options get here; only a forRootAsync factory (or class) can return them, and
+    // Nest has already built the route by then, so they would be silently ignored.
+    const routeOptions = ROUTE_OPTIONS.filter((key) => Object.prototype.hasOwnProperty.call(options, key));
+    if (routeOptions.length > 0) {
+      throw invalid(
+        `route option${routeOptions.length > 1 ? 's' : ''} ${routeOptions.map((key) => `\`${key}\``).join(', ')} returned by the forRootAsync factory would be ignored: routes are built before the factory runs. Pass ${routeOptions.length > 1 ? 'them' : 'it'} to forRootAsync itself, next to useFactory: ScalekitWebhookModule.forRootAsync({ useFactory, inject, ${routeOptions[0]}: … })`,
+      );
     }
     this.verifier = new ScalekitWebhookVerifier(options);
     this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;

@@ -9,3 +9,9 @@ export const DEFAULT_MAX_BODY_BYTES = 1_048_576;
 
 /** Logger context of every line this module writes. */
 export const SCALEKIT_LOGGER_CONTEXT = 'ScalekitWebhook';
+
+/** Metadata key of `@ScalekitWebhookEndpoint(name)`: which registration's secret `ScalekitWebhookGuard` uses. */
+export const SCALEKIT_ENDPOINT_METADATA = 'nestjs-scalekit-webhooks:endpoint';
+
+/** Marks the module's own controllers, whose guard always uses their own registration. */
+export const SCALEKIT_BUILT_IN_ROUTE_METADATA = 'nestjs-scalekit-webhooks:built-in-route';

@@ -1,8 +1,20 @@
-import { Controller, HttpCode, Inject, Post, Req, Res, type Type, UseFilters, UseGuards } from '@nestjs/common';
+import {
+  Controller,
+  HttpCode,
+  Inject,
+  Post,
+  Req,
+  Res,
+  SetMetadata,
+  type Type,
+  UseFilters,
+  UseGuards,
+  VERSION_NEUTRAL,
+} from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { parseScalekitEventPayload } from './core/index.js';
 import { ScalekitEventProcessor } from './scalekit-event.processor.js';
-import { SCALEKIT_DELIVERY_KEY } from './scalekit-webhook.constants.js';
+import { SCALEKIT_BUILT_IN_ROUTE_METADATA, SCALEKIT_DELIVERY_KEY } from './scalekit-webhook.constants.js';
 import { ScalekitWebhookExceptionFilter } from './scalekit-webhook.filter.js';
 import { ScalekitWebhookGuard, type ScalekitWebhookRequest } from './scalekit-webhook.guard.js';
 
@@ -21,8 +33,11 @@ export function createScalekitWebhookController(
   path: string,
   decorators: readonly ClassDecorator[] = [],
 ): Type<unknown> {
-  @Controller(path)
+  // Version-neutral: Scalekit posts to one fixed URL, which `app.enableVersioning()` must neither move (`/v1/…`) nor
+  // hide (header or media-type versioning with a default version would answer 404 to a request without a version).
+  @Controller({ path, version: VERSION_NEUTRAL })
   @UseGuards(ScalekitWebhookGuard)
+  @SetMetadata(SCALEKIT_BUILT_IN_ROUTE_METADATA, true)
   @UseFilters(ScalekitWebhookExceptionFilter)
   class ScalekitWebhookController {
     constructor(

@@ -4,6 +4,7 @@ import { ScalekitEventDispatcher } from './scalekit-event.dispatcher.js';
 import { ScalekitEventExplorer } from './scalekit-event.explorer.js';
 import { ScalekitEventProcessor } from './scalekit-event.processor.js';
 import { ScalekitEventWorker } from './scalekit-event.worker.js';
+import { ScalekitBodyLimitCheck } from './scalekit-webhook.body-limit.js';
 import { ScalekitWebhookConfig } from './scalekit-webhook.config.js';
 import { ScalekitWebhookGuard } from './scalekit-webhook.guard.js';
 import { ConfigurableScalekitWebhookModule } from './scalekit-webhook.module-definition.js';
@@ -15,6 +16,7 @@ import { ConfigurableScalekitWebhookModule } from './scalekit-webhook.module-def
 @Module({
   imports: [DiscoveryModule],
   providers: [
+    ScalekitBodyLimitCheck,
     ScalekitEventDispatcher,
     ScalekitEventExplorer,
     ScalekitEventProcessor,

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import { buildScalekitEvent, signScalekitWebhook } from 'nestjs-scalekit-webhooks/testing';
 import { AppModule, DEMO_SECRET } from './app.module.js';
 
@@ -15,7 +16,9 @@ async function bootstrap(): Promise<void> {
     logger.warn(`SCALEKIT_WEBHOOK_SECRET is not set: using the demo secret ${DEMO_SECRET} (local use only)`);
   }
   // rawBody: true is required: signatures are computed over the exact bytes Scalekit sent.
-  const app = await NestFactory.create(AppModule, { rawBody: true });
+  const app = await NestFactory.create<NestExpressApplication>(AppModule, { rawBody: true });
+  // Express's JSON limit (100 kb) is below the module's maxBodyBytes (1 MiB); the module warns at start-up until raised.
+  app.useBodyParser('json', { limit: '1mb' });
   app.enableShutdownHooks();
   await app.listen(Number(process.env.PORT ?? 3000), '127.0.0.1');
   const url = `${await app.getUrl()}/webhooks/scalekit`.replace('[::1]', '127.0.0.1');

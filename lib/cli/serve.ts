@@ -130,6 +130,14 @@ export async function serve(args: readonly string[], io: CliIo): Promise<number>
     const body = Buffer.concat(chunks);
     let verifiedNote = c.yellow('unverified (no secret)');
     try {
+      // As the module: only application/json is accepted, even when correctly signed.
+      const type = String(req.headers['content-type'] ?? '');
+      if (body.length > 0 && type.split(';')[0]!.trim().toLowerCase() !== 'application/json') {
+        throw new ScalekitWebhookError(
+          'unsupported_media_type',
+          `content-type ${JSON.stringify(type.slice(0, 100))} is not application/json`,
+        );
+      }
       if (verifier !== undefined) {
         const delivery = verifier.verify(body, req.headers);
         const age = Math.floor(now() / 1000) - delivery.timestamp;

@@ -336,7 +336,7 @@ function hintFor(status: number): string {
       return 'the endpoint rejected the signature: is --secret the secret the app is configured with?';
     case 404:
     case 405:
-      return 'no webhook route at this URL: check the path (the module defaults to /webhooks/scalekit).';
+      return "no webhook route at this URL: check the path. The module defaults to /webhooks/scalekit, and app.setGlobalPrefix() prefixes it (e.g. /api/webhooks/scalekit, unless the prefix's `exclude` lists it).";
     case 400:
       return 'the endpoint rejected the request as malformed (see the body above).';
     case 409:

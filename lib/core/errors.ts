@@ -47,7 +47,12 @@ export const SCALEKIT_WEBHOOK_ERRORS: Readonly<Record<ScalekitWebhookErrorCode, 
   no_matching_signature: SIGNATURE_FAILURE,
   payload_too_large: { status: 413, publicMessage: 'Webhook payload too large' },
   unsupported_media_type: { status: 415, publicMessage: 'Webhook payload must be sent as application/json' },
-  raw_body_missing: { status: 500, publicMessage: 'Webhook receiver misconfigured: raw request body unavailable' },
+  // Scalekit shows this body in its delivery log, often the first place the app's owner looks: say how to fix it.
+  raw_body_missing: {
+    status: 500,
+    publicMessage:
+      'Webhook receiver misconfigured: raw request body unavailable. Create the Nest app with rawBody: true: NestFactory.create(AppModule, { rawBody: true })',
+  },
   invalid_json: { status: 400, publicMessage: 'Webhook payload is not valid JSON' },
   invalid_payload: { status: 400, publicMessage: 'Webhook payload is not a valid Scalekit event' },
   handler_failed: { status: 500, publicMessage: 'Webhook handler failed' },

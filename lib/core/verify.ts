@@ -158,6 +158,10 @@ export function readDeliveryHeaders(headers: ScalekitHeadersInput): DeliveryHead
   }
 
   const rawTimestamp = single(WEBHOOK_TIMESTAMP_HEADER, ts);
+  // Node joins a repeated header into one value with ", ": that is a duplicated header, not a malformed timestamp.
+  if (rawTimestamp.includes(',')) {
+    throw invalidHeader(`${WEBHOOK_TIMESTAMP_HEADER} was sent more than once (values joined by ", ")`);
+  }
   if (!TIMESTAMP.test(rawTimestamp)) {
     throw new ScalekitWebhookError(
       'invalid_timestamp',

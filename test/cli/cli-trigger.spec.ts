@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ScalekitWebhookModule } from 'nestjs-scalekit-webhooks';
+import { ScalekitWebhookModule, signScalekitWebhook } from 'nestjs-scalekit-webhooks';
 import { startApp, type TestApp } from '../support/app.js';
 import { OTHER_SECRET, SECRET } from '../support/events.js';
 import { CallLog, DirectoryHandlers } from '../support/handlers.js';
@@ -124,6 +124,8 @@ describe('trigger', () => {
     expect(res.code).toBe(1);
     expect(res.stdout).toMatch(/^404 Not Found/m);
     expect(res.stderr).toContain('check the path');
+    // A global prefix is the usual reason for a 404 in an app that does register the module.
+    expect(res.stderr).toContain('app.setGlobalPrefix() prefixes it (e.g. /api/webhooks/scalekit');
   });
 
   it('unknown type: exit 2 (bad usage), nothing sent, the closest known types suggested', async () => {
@@ -324,6 +326,16 @@ describe('serve', () => {
         '{"statusCode":401,"error":"signature_verification_failed","message":"Webhook signature verification failed"}',
       );
       await server.waitFor(/ 401 {2}no_matching_signature: none of the 1 v1 signature\(s\) matches/);
+
+      // A correctly signed body sent as a form: 415, as the module answers.
+      const form = signScalekitWebhook({ secret: SECRET, payload: { hello: 'form' } });
+      const formRes = await fetch(`${url!}/webhooks/scalekit`, {
+        method: 'POST',
+        headers: { ...form.headers, 'content-type': 'application/x-www-form-urlencoded' },
+        body: form.body,
+      });
+      expect(formRes.status).toBe(415);
+      expect(((await formRes.json()) as { error: string }).error).toBe('unsupported_media_type');
 
       expect(await server.stop('SIGTERM')).toBe(0);
       expect(server.stdout()).toContain('Stopping.');
