@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Generates lib/core/catalogue.ts from Scalekit's event catalogue (../shared/scalekit/events.json) and the example
-// payloads next to it (../shared/scalekit/examples/<type>.json). No dependencies.
+// Generates lib/core/catalogue.ts from Scalekit's event catalogue (catalogue/events.json) and the example payloads
+// next to it (catalogue/examples/<type>.json), both kept in this repository. No dependencies.
 //
 //   node .ci/generate-catalogue.mjs          write lib/core/catalogue.ts
 //   node .ci/generate-catalogue.mjs --check  exit 1 if lib/core/catalogue.ts differs from what would be written
@@ -17,8 +17,8 @@ import { fileURLToPath } from 'node:url';
 import { failer, isPlainObject, readJson as readShared, writeOrCheck } from './generated-file.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const EVENTS_JSON = resolve(ROOT, '../shared/scalekit/events.json');
-const EXAMPLES_DIR = resolve(ROOT, '../shared/scalekit/examples');
+const EVENTS_JSON = join(ROOT, 'catalogue/events.json');
+const EXAMPLES_DIR = join(ROOT, 'catalogue/examples');
 const OUTPUT = join(ROOT, 'lib/core/catalogue.ts');
 const MAX_WIDTH = 120;
 

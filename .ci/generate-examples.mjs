@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// Generates lib/testing/examples.generated.ts from Scalekit's example payloads (../shared/scalekit/examples/<type>.json),
-// in the order of the catalogue (../shared/scalekit/events.json), so the examples ship inside the package (the testing
-// entry and the CLI build events from them). No dependencies.
+// Generates lib/testing/examples.generated.ts from Scalekit's example payloads (catalogue/examples/<type>.json), in the
+// order of the catalogue (catalogue/events.json), so the examples ship inside the package (the testing entry and the
+// CLI build events from them). No dependencies.
 //
 //   node .ci/generate-examples.mjs          write lib/testing/examples.generated.ts
 //   node .ci/generate-examples.mjs --check  exit 1 if lib/testing/examples.generated.ts differs from what would be written
@@ -12,8 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { failer, isPlainObject, readJson as readShared, writeOrCheck } from './generated-file.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const EVENTS_JSON = resolve(ROOT, '../shared/scalekit/events.json');
-const EXAMPLES_DIR = resolve(ROOT, '../shared/scalekit/examples');
+const EVENTS_JSON = join(ROOT, 'catalogue/events.json');
+const EXAMPLES_DIR = join(ROOT, 'catalogue/examples');
 const OUTPUT = join(ROOT, 'lib/testing/examples.generated.ts');
 
 const fail = failer('generate-examples');

@@ -1,4 +1,4 @@
-// What the two generators (.ci/generate-catalogue.mjs, .ci/generate-examples.mjs) share: reading the shared JSON,
+// What the two generators (.ci/generate-catalogue.mjs, .ci/generate-examples.mjs) share: reading the catalogue's JSON,
 // failing with a clear message, and writing the output or, with --check, comparing it with the committed file.
 
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -26,7 +26,7 @@ export function isPlainObject(value) {
 
 /**
  * Writes `text` to `output`, or with `--check` exits 1 when the committed file differs (CI catches drift from
- * ../shared). `script` is the generator's file name, for messages.
+ * catalogue/). `script` is the generator's file name, for messages.
  */
 export function writeOrCheck(script, output, render, fail) {
   const args = process.argv.slice(2);

@@ -19,7 +19,7 @@ export const RECEIPT_JSON = '{"received":true}';
 
 /** The fixture event, as an object. */
 export function fixtureEvent() {
-  return JSON.parse(readFileSync(join(ROOT, 'test', 'fixtures', 'events', `${EVENT_TYPE}.json`), 'utf8'));
+  return JSON.parse(readFileSync(join(ROOT, 'catalogue', 'examples', `${EVENT_TYPE}.json`), 'utf8'));
 }
 
 /**

@@ -574,7 +574,7 @@ function report({ info, http, memory, store, queue, verify, startup, loadStart, 
       '',
       `Every server on 127.0.0.1 in its own process, started one at a time; order alternates between rounds ` +
         `(forward, then reversed). ${config.rounds} round(s) × ${config.duration} s per case after a ${config.warmup} s warm-up, ` +
-        `${config.connections} connections, no pipelining. Payload: \`organization.directory.user_created\` from the fixtures ` +
+        `${config.connections} connections, no pipelining. Payload: \`organization.directory.user_created\` from catalogue/examples ` +
         `(${signPool(1, 'z')[0].body.length} bytes minified), each request a distinct delivery (own event \`id\`, \`webhook-id\` ` +
         `and signature), pre-signed before the measured window. Load generator and server share the machine's ` +
         `${info.cores} cores (autocannon is one process on about one core, the server the other): case a mostly measures ` +

@@ -22,7 +22,7 @@ export const MAX_VALID_ENTRIES = 16;
 // Fixtures
 // ---------------------------------------------------------------------------------------------------------------
 
-const FIXTURE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'events');
+const FIXTURE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'catalogue', 'examples');
 const FIXTURES: ReadonlyMap<string, Readonly<Record<string, unknown>>> = new Map(
   readdirSync(FIXTURE_DIR)
     .filter((file) => file.endsWith('.json'))

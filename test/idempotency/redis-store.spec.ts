@@ -232,6 +232,36 @@ describe('startRedisServer (test helper)', () => {
     await expect(startRedisServer({ url: a.url })).rejects.toThrow(/does not answer PING/);
   }, 20_000);
 
+  it('restarts a stopped server on the same port, empty', async () => {
+    const own = await startRedisServer({ url: null });
+    try {
+      const before = new Redis(own.url);
+      await before.set('restart-probe', '1');
+      await before.quit();
+      await own.stop();
+      await expect(startRedisServer({ url: own.url })).rejects.toThrow(/does not answer PING/);
+      await own.restart();
+      const again = new Redis(own.url, { maxRetriesPerRequest: 0 });
+      expect(await again.ping()).toBe('PONG');
+      expect(await again.get('restart-probe')).toBeNull();
+      await again.quit();
+    } finally {
+      await own.stop();
+    }
+  }, 20_000);
+
+  it('starts on a given port, and refuses one that is taken', async () => {
+    const own = await startRedisServer({ url: null });
+    await own.stop();
+    const onPort = await startRedisServer({ url: null, port: own.port });
+    try {
+      expect(onPort.port).toBe(own.port);
+      await expect(startRedisServer({ url: null, port: own.port })).rejects.toThrow(/taken|in use/);
+    } finally {
+      await onPort.stop();
+    }
+  }, 20_000);
+
   it('uses an existing server given as a URL (REDIS_URL), and does not stop it', async () => {
     const external = await startRedisServer({ url: server.url });
     expect(external.port).toBe(server.port);

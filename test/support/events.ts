@@ -3,7 +3,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { signScalekitWebhook } from 'nestjs-scalekit-webhooks';
 
-const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'events');
+/** Scalekit's example payloads, one per event type: the catalogue's source (catalogue/examples), read as is. */
+const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'catalogue', 'examples');
 
 export const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 export const OTHER_SECRET = 'whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD';

@@ -103,7 +103,7 @@ describe('buildScalekitEvent', () => {
     expect(scalekitExampleTypes()).toEqual([...SCALEKIT_EVENT_TYPES]);
   });
 
-  it('lib/testing/examples.generated.ts is up to date with the shared examples (generator --check)', async () => {
+  it('lib/testing/examples.generated.ts is up to date with catalogue/examples (generator --check)', async () => {
     const result = await new Promise<{ code: number; output: string }>((done) =>
       execFile(
         process.execPath,

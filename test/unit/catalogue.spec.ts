@@ -10,10 +10,12 @@ import {
   SCALEKIT_EVENT_TYPES,
   type ScalekitEventFieldInfo,
 } from 'nestjs-scalekit-webhooks';
+import { SCALEKIT_EVENT_EXAMPLES } from 'nestjs-scalekit-webhooks/testing';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const SHARED = join(ROOT, '../shared/scalekit');
-const FIXTURES = join(ROOT, 'test/fixtures/events');
+/** The catalogue's source, kept in the repository: events.json and examples/<type>.json. */
+const CATALOGUE = join(ROOT, 'catalogue');
+const EXAMPLES = join(CATALOGUE, 'examples');
 const GENERATOR = join(ROOT, '.ci/generate-catalogue.mjs');
 
 interface SourceEvent {
@@ -22,10 +24,10 @@ interface SourceEvent {
   dataSchema: string;
   summary: string;
 }
-const source = JSON.parse(readFileSync(join(SHARED, 'events.json'), 'utf8')) as { events: SourceEvent[] };
+const source = JSON.parse(readFileSync(join(CATALOGUE, 'events.json'), 'utf8')) as { events: SourceEvent[] };
 
 function fixture(type: string): { type: string; object: string; data: Record<string, unknown> } {
-  return JSON.parse(readFileSync(join(FIXTURES, `${type}.json`), 'utf8'));
+  return JSON.parse(readFileSync(join(EXAMPLES, `${type}.json`), 'utf8'));
 }
 
 /** Everything in `value` that the documented `fields` do not cover; empty when the typing covers the payload. */
@@ -129,13 +131,13 @@ describe('event catalogue', () => {
 });
 
 describe('catalogue against the example payloads', () => {
-  it('has one fixture per type, identical to the shared examples', () => {
-    const files = readdirSync(FIXTURES)
+  it('has one example per type, each shipped unchanged by the testing entry', () => {
+    const files = readdirSync(EXAMPLES)
       .filter((f) => f.endsWith('.json'))
       .sort();
     expect(files).toEqual([...SCALEKIT_EVENT_TYPES].map((t) => `${t}.json`).sort());
-    for (const file of files) {
-      expect(readFileSync(join(FIXTURES, file), 'utf8')).toBe(readFileSync(join(SHARED, 'examples', file), 'utf8'));
+    for (const type of SCALEKIT_EVENT_TYPES) {
+      expect(SCALEKIT_EVENT_EXAMPLES[type]).toEqual(fixture(type));
     }
   });
 
@@ -176,7 +178,7 @@ describe('.ci/generate-catalogue.mjs', () => {
     }
   });
 
-  /** A throwaway copy of the layout the generator expects: <dir>/repo/{.ci,lib/core} and <dir>/shared/scalekit. */
+  /** A throwaway copy of what the generator reads and writes: <dir>/repo/{.ci,catalogue,lib/core}, nothing beside. */
   function sandbox(
     edit?: (events: { events: SourceEvent[]; schemas: Record<string, unknown> }, examples: string) => void,
   ) {
@@ -187,11 +189,11 @@ describe('.ci/generate-catalogue.mjs', () => {
     cpSync(GENERATOR, join(dir, 'repo/.ci/generate-catalogue.mjs'));
     cpSync(join(ROOT, '.ci/generated-file.mjs'), join(dir, 'repo/.ci/generated-file.mjs'));
     cpSync(join(ROOT, 'lib/core/catalogue.ts'), join(dir, 'repo/lib/core/catalogue.ts'));
-    cpSync(SHARED, join(dir, 'shared/scalekit'), { recursive: true });
+    cpSync(CATALOGUE, join(dir, 'repo/catalogue'), { recursive: true });
     if (edit) {
-      const path = join(dir, 'shared/scalekit/events.json');
+      const path = join(dir, 'repo/catalogue/events.json');
       const events = JSON.parse(readFileSync(path, 'utf8'));
-      edit(events, join(dir, 'shared/scalekit/examples'));
+      edit(events, join(dir, 'repo/catalogue/examples'));
       writeFileSync(path, JSON.stringify(events));
     }
     return join(dir, 'repo');

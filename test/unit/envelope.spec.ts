@@ -8,7 +8,7 @@ import {
   type ScalekitWebhookErrorCode,
 } from 'nestjs-scalekit-webhooks';
 
-const FIXTURES = fileURLToPath(new URL('../fixtures/events', import.meta.url));
+const FIXTURES = fileURLToPath(new URL('../../catalogue/examples', import.meta.url));
 const FILES = readdirSync(FIXTURES)
   .filter((f) => f.endsWith('.json'))
   .sort();

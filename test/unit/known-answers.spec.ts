@@ -49,7 +49,7 @@ function headers(id: string, ts: number, sig: string) {
   return { 'webhook-id': id, 'webhook-timestamp': String(ts), 'webhook-signature': sig };
 }
 
-describe('known-answer vectors (shared/scalekit/README.md)', () => {
+describe("known-answer vectors (Scalekit's and Standard Webhooks' published signatures)", () => {
   it.each(vectors)('%s verifies with a frozen clock', (_name, secret, id, ts, body, signature) => {
     const verifier = new ScalekitWebhookVerifier({ secret, now: () => ts * 1000 });
     expect(verifier.verify(body, headers(id, ts, signature))).toEqual({ webhookId: id, timestamp: ts });
