@@ -1,4 +1,5 @@
 import { DEFAULT_BULLMQ_QUEUE_NAME, BullMqScalekitQueue } from '../core/queue/bullmq-scalekit-queue.js';
+import { redactConnectionStrings } from '../core/redact.js';
 import type { ScalekitDeadLetter, ScalekitDeadLetterResult } from '../core/queue/dead-letters.js';
 import {
   CLI_NAME,
@@ -108,7 +109,7 @@ export async function queue(args: readonly string[], io: CliIo): Promise<number>
     ...(values.prefix === undefined ? {} : { prefix: values.prefix }),
     enqueueTimeoutMs: timeout,
   });
-  const where = `${redactUrl(connection)} (queue ${JSON.stringify(target.queueName)}${target.prefix === undefined ? '' : `, prefix ${JSON.stringify(target.prefix)}`})`;
+  const where = `${redactConnectionStrings(connection)} (queue ${JSON.stringify(target.queueName)}${target.prefix === undefined ? '' : `, prefix ${JSON.stringify(target.prefix)}`})`;
   try {
     if (subcommand === 'failed') {
       const [total, letters] = await Promise.all([target.countFailed(), target.listFailed({ offset, limit })]);
@@ -125,7 +126,7 @@ export async function queue(args: readonly string[], io: CliIo): Promise<number>
     if (error instanceof UsageError) {
       throw error;
     }
-    throw new CliFailure(`queue ${subcommand} failed on ${where}: ${redactUrl(messageOf(error))}`);
+    throw new CliFailure(`queue ${subcommand} failed on ${where}: ${redactConnectionStrings(messageOf(error))}`);
   } finally {
     await target.close({ timeoutMs: 1_000 }).catch(() => {});
   }
@@ -212,11 +213,6 @@ function progressLine(io: CliIo, subcommand: 'retry' | 'remove'): (done: number,
       line(io.stderr, `${verb} ${done}/${total}`);
     }
   };
-}
-
-/** `redis://user:secret@host` → `redis://user:***@host`: a password never reaches the output. */
-export function redactUrl(text: string): string {
-  return text.replace(/(rediss?:\/\/[^:/@\s]*:)[^@\s]*@/g, '$1***@');
 }
 
 function messageOf(error: unknown): string {

@@ -24,6 +24,7 @@ export const DEFAULT_BULLMQ_QUEUE_NAME = 'scalekit-webhooks';
  */
 export interface BullMqRedisClient {
   duplicate(...args: unknown[]): unknown;
+  ping?(): Promise<unknown>;
   readonly options?: object;
   readonly isCluster?: boolean;
 }
@@ -94,11 +95,13 @@ interface BullQueue {
   getFailed(start?: number, end?: number): Promise<Array<BullJob | undefined>>;
   getFailedCount(): Promise<number>;
   getJob(jobId: string): Promise<BullJob | undefined>;
+  waitUntilReady?(): Promise<unknown>;
   close(): Promise<void>;
   disconnect(): Promise<void>;
   on(event: 'error', listener: (error: Error) => void): unknown;
 }
 interface BullWorker {
+  isRunning?(): boolean;
   on(event: 'completed', listener: (job: BullJob | undefined) => void): unknown;
   on(event: 'failed', listener: (job: BullJob | undefined, error: Error) => void): unknown;
   on(event: 'error', listener: (error: Error) => void): unknown;
@@ -115,6 +118,7 @@ interface BullMqModule {
 }
 interface OwnedClient {
   readonly status?: string;
+  ping(): Promise<unknown>;
   quit(): Promise<unknown>;
   disconnect(): void;
   on(event: 'error', listener: (error: Error) => void): unknown;
@@ -345,6 +349,26 @@ export class BullMqScalekitQueue implements ScalekitQueue {
     if (p.owned) {
       await closeConnection(p.owned);
     }
+  }
+
+  /** Whether this instance's workers are running. */
+  get workersRunning(): boolean {
+    const worker = this.#worker?.worker;
+    return worker !== undefined && worker.isRunning?.() !== false;
+  }
+
+  /** A Redis `PING` on the connection deliveries are enqueued through, bounded by `enqueueTimeoutMs`. */
+  async ping(): Promise<void> {
+    const { queue, owned } = await this.#getProducer();
+    const client = owned ?? this.#client;
+    if (typeof client?.ping !== 'function') {
+      throw new Error('the Redis client has no ping()');
+    }
+    // A fresh connection refuses commands until it is ready (no offline queue): wait for it, within the bound.
+    await this.#bounded(
+      Promise.resolve(queue.waitUntilReady?.()).then(() => client.ping!()),
+      'PING',
+    );
   }
 
   /** How many events are dead-lettered (in BullMQ's failed set). */
