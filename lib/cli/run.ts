@@ -11,6 +11,7 @@ import {
   UsageError,
 } from './io.js';
 import { list, LIST_HELP } from './list.js';
+import { queue, QUEUE_HELP } from './queue.js';
 import { serve, SERVE_HELP } from './serve.js';
 import { sign, SIGN_HELP } from './sign.js';
 import { closest } from './suggest.js';
@@ -33,6 +34,7 @@ const COMMANDS: Record<
   verify: { run: verify, help: VERIFY_HELP, summary: 'check a captured delivery and explain which check fails' },
   list: { run: list, help: LIST_HELP, summary: 'list the event types with their object and data fields' },
   serve: { run: serve, help: SERVE_HELP, summary: 'a throw-away receiver that verifies and prints deliveries' },
+  queue: { run: queue, help: QUEUE_HELP, summary: 'list, retry or remove dead-lettered events (queue mode, BullMQ)' },
 };
 
 export const MAIN_HELP = `Usage: ${CLI_NAME} <command> [options]

@@ -25,3 +25,8 @@ export function redactScalekitPayload(value: unknown, depth = 0): unknown {
   }
   return copy;
 }
+
+/** `redis://user:secret@host` → `redis://user:***@host`, wherever such a URL appears in `text`. */
+export function redactConnectionStrings(text: string): string {
+  return text.replace(/(rediss?:\/\/[^:/@\s]*:)[^@\s]*@/g, '$1***@');
+}

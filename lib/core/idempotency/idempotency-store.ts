@@ -52,6 +52,8 @@ export interface IdempotencyStore {
 
   /** Frees resources the store owns (connections it opened). Called once, after the last operation. */
   close?(): Promise<void>;
+  /** Health checks: resolves when the store answers (Redis: a `PING`), rejects otherwise. */
+  ping?(): Promise<void>;
 }
 
 /** @internal Checks a key argument. */

@@ -167,6 +167,15 @@ export class RedisIdempotencyStore implements IdempotencyStore {
     return Number(await this.#run(RELEASE, this.#keyPrefix + key, token)) === 1;
   }
 
+  /** Health checks: a Redis `PING`. */
+  async ping(): Promise<void> {
+    const client = (await this.#getClient()) as ScriptClient & { ping?(): Promise<unknown> };
+    if (typeof client.ping !== 'function') {
+      throw new Error('the Redis client has no ping()');
+    }
+    await client.ping();
+  }
+
   /** Closes the client the store created from `connection`; a client passed as `client` stays open. */
   async close(): Promise<void> {
     if (this.#closed) {

@@ -1,5 +1,12 @@
 import { ScalekitWebhookError } from '../errors.js';
 import { loadRedisClientConstructor } from '../ioredis-loader.js';
+import type {
+  ScalekitDeadLetter,
+  ScalekitDeadLetterBulkOptions,
+  ScalekitDeadLetterListOptions,
+  ScalekitDeadLetterResult,
+  ScalekitDeadLetterTarget,
+} from './dead-letters.js';
 import {
   type ScalekitJobProcessor,
   type ScalekitQueue,
@@ -17,6 +24,7 @@ export const DEFAULT_BULLMQ_QUEUE_NAME = 'scalekit-webhooks';
  */
 export interface BullMqRedisClient {
   duplicate(...args: unknown[]): unknown;
+  ping?(): Promise<unknown>;
   readonly options?: object;
   readonly isCluster?: boolean;
 }
@@ -76,15 +84,24 @@ interface BullJob {
   readonly data: ScalekitQueueJob;
   readonly attemptsMade: number;
   readonly finishedOn?: number;
+  readonly failedReason?: string;
   readonly opts: { attempts?: number };
+  isFailed(): Promise<boolean>;
+  retry(state?: 'failed', opts?: { resetAttemptsMade?: boolean; resetAttemptsStarted?: boolean }): Promise<void>;
+  remove(): Promise<void>;
 }
 interface BullQueue {
   add(name: string, data: ScalekitQueueJob, opts: Record<string, unknown>): Promise<unknown>;
+  getFailed(start?: number, end?: number): Promise<Array<BullJob | undefined>>;
+  getFailedCount(): Promise<number>;
+  getJob(jobId: string): Promise<BullJob | undefined>;
+  waitUntilReady?(): Promise<unknown>;
   close(): Promise<void>;
   disconnect(): Promise<void>;
   on(event: 'error', listener: (error: Error) => void): unknown;
 }
 interface BullWorker {
+  isRunning?(): boolean;
   on(event: 'completed', listener: (job: BullJob | undefined) => void): unknown;
   on(event: 'failed', listener: (job: BullJob | undefined, error: Error) => void): unknown;
   on(event: 'error', listener: (error: Error) => void): unknown;
@@ -101,6 +118,7 @@ interface BullMqModule {
 }
 interface OwnedClient {
   readonly status?: string;
+  ping(): Promise<unknown>;
   quit(): Promise<unknown>;
   disconnect(): void;
   on(event: 'error', listener: (error: Error) => void): unknown;
@@ -333,6 +351,121 @@ export class BullMqScalekitQueue implements ScalekitQueue {
     }
   }
 
+  /** Whether this instance's workers are running. */
+  get workersRunning(): boolean {
+    const worker = this.#worker?.worker;
+    return worker !== undefined && worker.isRunning?.() !== false;
+  }
+
+  /** A Redis `PING` on the connection deliveries are enqueued through, bounded by `enqueueTimeoutMs`. */
+  async ping(): Promise<void> {
+    const { queue, owned } = await this.#getProducer();
+    const client = owned ?? this.#client;
+    if (typeof client?.ping !== 'function') {
+      throw new Error('the Redis client has no ping()');
+    }
+    // A fresh connection refuses commands until it is ready (no offline queue): wait for it, within the bound.
+    await this.#bounded(
+      Promise.resolve(queue.waitUntilReady?.()).then(() => client.ping!()),
+      'PING',
+    );
+  }
+
+  /** How many events are dead-lettered (in BullMQ's failed set). */
+  async countFailed(): Promise<number> {
+    const { queue } = await this.#getProducer();
+    return this.#bounded(queue.getFailedCount(), 'counting the failed jobs');
+  }
+
+  /**
+   * Lists dead-lettered events, newest first: id, type, attempts, the last error and when it failed. Nothing else of
+   * the payload is returned.
+   */
+  async listFailed(options: ScalekitDeadLetterListOptions = {}): Promise<ScalekitDeadLetter[]> {
+    const offset = count(options.offset, 0, 'offset', 0);
+    const limit = count(options.limit, 100, 'limit');
+    const { queue } = await this.#getProducer();
+    const jobs = await this.#bounded(queue.getFailed(offset, offset + limit - 1), 'listing the failed jobs');
+    return jobs.filter((job): job is BullJob => job !== undefined).map(toDeadLetter);
+  }
+
+  /**
+   * Runs dead-lettered events again: each goes back to the waiting jobs with its attempts reset, and a worker runs it
+   * through the same handlers (with the module's idempotency rules, as any job). `'all'` retries every event that is
+   * dead-lettered when the call starts; an event that fails again meanwhile is not retried twice.
+   */
+  retryFailed(
+    target: ScalekitDeadLetterTarget,
+    options: ScalekitDeadLetterBulkOptions = {},
+  ): Promise<ScalekitDeadLetterResult> {
+    return this.#eachFailed(target, options, 'retrying', (job) =>
+      job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true }),
+    );
+  }
+
+  /** Deletes dead-lettered events for good (`'all'`: every one dead-lettered when the call starts). */
+  removeFailed(
+    target: ScalekitDeadLetterTarget,
+    options: ScalekitDeadLetterBulkOptions = {},
+  ): Promise<ScalekitDeadLetterResult> {
+    return this.#eachFailed(target, options, 'removing', (job) => job.remove());
+  }
+
+  async #eachFailed(
+    target: ScalekitDeadLetterTarget,
+    options: ScalekitDeadLetterBulkOptions,
+    what: string,
+    act: (job: BullJob) => Promise<void>,
+  ): Promise<ScalekitDeadLetterResult> {
+    if (target !== 'all' && (!Array.isArray(target) || target.some((id) => typeof id !== 'string' || id === ''))) {
+      throw invalid("dead-letter operations take 'all' or an array of event ids");
+    }
+    const { queue } = await this.#getProducer();
+    const result: ScalekitDeadLetterResult = { done: [], notFound: [] };
+    // 'all' is a snapshot: the ids failed at the start, read page by page before anything moves.
+    const wanted: Array<{ jobId: string; eventId?: string }> =
+      target === 'all'
+        ? (await this.#failedJobIds(queue)).map((jobId) => ({ jobId }))
+        : [...new Set(target)].map((eventId) => ({ jobId: BullMqScalekitQueue.jobIdOf(eventId), eventId }));
+    for (const [index, { jobId, eventId: asked }] of wanted.entries()) {
+      const job = await this.#bounded(queue.getJob(jobId), `${what} ${jobId}`);
+      const eventId = asked ?? (job ? eventIdOf(job, jobId) : jobId);
+      if (job && (await this.#bounded(job.isFailed(), `${what} ${eventId}`))) {
+        await this.#bounded(act(job), `${what} ${eventId}`);
+        result.done.push(eventId);
+      } else {
+        result.notFound.push(eventId);
+      }
+      options.onProgress?.(index + 1, wanted.length);
+    }
+    return result;
+  }
+
+  async #failedJobIds(queue: BullQueue): Promise<string[]> {
+    const ids: string[] = [];
+    const page = 500;
+    for (let start = 0; ; start += page) {
+      const jobs = await this.#bounded(queue.getFailed(start, start + page - 1), 'listing the failed jobs');
+      for (const job of jobs) {
+        if (job?.id !== undefined) {
+          ids.push(job.id);
+        }
+      }
+      if (jobs.length < page) {
+        return [...new Set(ids)];
+      }
+    }
+  }
+
+  /** Operator calls are bounded like an enqueue: Redis unreachable fails them instead of hanging. */
+  #bounded<T>(promise: Promise<T>, what: string): Promise<T> {
+    return withTimeout(
+      promise,
+      this.#enqueueTimeoutMs,
+      () => `${what} timed out after ${this.#enqueueTimeoutMs} ms (is Redis reachable?)`,
+    );
+  }
+
   #getProducer(): Promise<Producer> {
     if (this.#closed) {
       return Promise.reject(new Error('BullMqScalekitQueue is closed'));
@@ -384,6 +517,23 @@ export class BullMqScalekitQueue implements ScalekitQueue {
       ? new Redis(connection, overrides)
       : new Redis({ ...connection, ...overrides });
   }
+}
+
+function eventIdOf(job: BullJob, jobId: string): string {
+  const id = job.data?.event?.id;
+  return typeof id === 'string' && id !== '' ? id : jobId;
+}
+
+function toDeadLetter(job: BullJob): ScalekitDeadLetter {
+  const jobId = job.id ?? '';
+  return {
+    eventId: eventIdOf(job, jobId),
+    jobId,
+    type: typeof job.data?.event?.type === 'string' ? job.data.event.type : 'unknown',
+    attemptsMade: job.attemptsMade,
+    lastError: job.failedReason ?? '',
+    failedAt: job.finishedOn === undefined ? undefined : new Date(job.finishedOn),
+  };
 }
 
 async function closeConnection(client: OwnedClient): Promise<void> {

@@ -57,6 +57,14 @@ export class InMemoryScalekitQueue implements ScalekitQueue {
     this.#backoffMs = backoffMs;
   }
 
+  /** Whether workers were started and the queue is not stopped. */
+  get workersRunning(): boolean {
+    return this.#processor !== undefined && !this.#stopped;
+  }
+
+  /** Always answers: the queue lives in this process. */
+  async ping(): Promise<void> {}
+
   /** Jobs not finished yet: waiting, running, or waiting for a retry. */
   get size(): number {
     return this.#keys.size;

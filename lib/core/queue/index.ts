@@ -18,3 +18,10 @@ export {
   type BullMqScalekitQueueOptions,
   DEFAULT_BULLMQ_QUEUE_NAME,
 } from './bullmq-scalekit-queue.js';
+export type {
+  ScalekitDeadLetter,
+  ScalekitDeadLetterBulkOptions,
+  ScalekitDeadLetterListOptions,
+  ScalekitDeadLetterResult,
+  ScalekitDeadLetterTarget,
+} from './dead-letters.js';

@@ -75,6 +75,12 @@ export interface ScalekitQueue {
   stopWorkers?(options?: ScalekitQueueCloseOptions): Promise<void>;
   /** Stops workers as `stopWorkers` does, then closes what the queue owns. `enqueue` fails afterwards. */
   close(options?: ScalekitQueueCloseOptions): Promise<void>;
+  /** Health checks: resolves when the queue's backend answers (BullMQ: a Redis `PING`), rejects otherwise. */
+  ping?(): Promise<void>;
+  /** Health checks: whether this instance's workers are running (started and not stopped). */
+  readonly workersRunning?: boolean;
+  /** Health checks and operators: how many events failed their last attempt and are kept (dead letters). */
+  countFailed?(): Promise<number>;
 }
 
 /** The key of a job: the event id (the same for every copy of an event), or the webhook id for an event without one. */

@@ -1,0 +1,35 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { type HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
+import { checkScalekitHealth, type ScalekitHealthCheckOptions } from '../core/health/scalekit-health.js';
+import { ScalekitWebhookConfig } from '../scalekit-webhook.config.js';
+
+/**
+ * A `@nestjs/terminus` health indicator for a `ScalekitWebhookModule` registration: the idempotency store and the
+ * queue answer (a Redis `PING` for the Redis ones), this instance's workers run (when it should run them), and the
+ * dead letters stay within `maxDeadLetters`. Provide it in a module that imports `TerminusModule` and sees the
+ * registration, then: `this.health.check([() => this.scalekit.isHealthy('scalekit')])`.
+ */
+@Injectable()
+export class ScalekitWebhookHealthIndicator {
+  constructor(
+    @Inject(HealthIndicatorService) private readonly health: HealthIndicatorService,
+    @Inject(ScalekitWebhookConfig) private readonly config: ScalekitWebhookConfig,
+  ) {}
+
+  async isHealthy<const Key extends string>(
+    key: Key,
+    options: ScalekitHealthCheckOptions = {},
+  ): Promise<HealthIndicatorResult<Key>> {
+    const indicator = this.health.check(key);
+    const { processing, idempotency } = this.config;
+    const details = await checkScalekitHealth(
+      {
+        ...(idempotency ? { store: idempotency.store } : {}),
+        ...(processing.mode === 'queue' ? { queue: processing.queue, workers: processing.workers } : {}),
+      },
+      options,
+    );
+    const { status, ...data } = details;
+    return status === 'up' ? indicator.up(data) : indicator.down(data);
+  }
+}
