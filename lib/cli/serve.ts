@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { isKnownScalekitEventType } from '../core/catalogue.js';
 import { type AnyScalekitEvent, parseScalekitEventPayload } from '../core/envelope.js';
 import { ScalekitWebhookError } from '../core/errors.js';
-import { DEFAULT_TOLERANCE_SECONDS, ScalekitWebhookVerifier } from '../core/verify.js';
+import { DEFAULT_TOLERANCE_SECONDS } from '../core/protocol.js';
+import { ScalekitWebhookVerifier } from '../core/verify.js';
 import {
   CLI_NAME,
   CliFailure,
