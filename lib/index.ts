@@ -11,7 +11,12 @@ export type { ScalekitJobRequest } from './scalekit-event.worker.js';
 export type { ScalekitWebhookReceipt } from './scalekit-webhook.controller.js';
 export { ScalekitWebhookHttpException } from './scalekit-webhook.exception.js';
 export { ScalekitWebhookExceptionFilter } from './scalekit-webhook.filter.js';
-export { ScalekitWebhookDelivery, ScalekitWebhookEvent } from './scalekit-webhook-params.decorator.js';
+export {
+  ScalekitDeliveryParam,
+  ScalekitEventParam,
+  ScalekitWebhookDelivery,
+  ScalekitWebhookEvent,
+} from './scalekit-webhook-params.decorator.js';
 export { ScalekitWebhookGuard, type ScalekitWebhookRequest } from './scalekit-webhook.guard.js';
 export type {
   OnScalekitEventOptions,
