@@ -6,7 +6,5 @@ export const SCALEKIT_EVENT_HANDLER_METADATA = 'nestjs-scalekit-webhooks:event-h
 /** Where the guard leaves the verified delivery on the request (shared across ESM and CJS copies). */
 export const SCALEKIT_DELIVERY_KEY: unique symbol = Symbol.for('nestjs-scalekit-webhooks:delivery') as never;
 
-export const DEFAULT_MAX_BODY_BYTES = 1_048_576;
-
 /** Logger context of every line this module writes. */
 export const SCALEKIT_LOGGER_CONTEXT = 'ScalekitWebhook';

@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { ScalekitWebhookError } from './errors.js';
 import { readHeader, type ScalekitHeadersInput } from './headers.js';
+import { OptionsChecker } from './options.js';
 import {
   DEFAULT_TOLERANCE_SECONDS,
   MAX_SIGNATURE_ENTRIES,
@@ -20,9 +21,15 @@ import { parseSecrets, type ScalekitSigningKey } from './secret.js';
 export interface ScalekitVerifierOptions {
   /** `whsec_…` secret, or several while rotating: a delivery signed with any of them is accepted. */
   secret: string | readonly string[];
-  /** Largest accepted distance between `webhook-timestamp` and now, in seconds. Default 300. */
+  /**
+   * Largest accepted distance between `webhook-timestamp` and now, in seconds.
+   * @default 300 (`DEFAULT_TOLERANCE_SECONDS`)
+   */
   toleranceSeconds?: number;
-  /** Clock in milliseconds, for tests. Default `Date.now`. */
+  /**
+   * Clock in milliseconds, for tests.
+   * @default Date.now
+   */
   now?: () => number;
 }
 
@@ -204,16 +211,11 @@ function decodeV1Signatures(header: string): Buffer[] {
 }
 
 function checkTolerance(value: unknown): number {
-  if (value === undefined) {
-    return DEFAULT_TOLERANCE_SECONDS;
-  }
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new ScalekitWebhookError(
-      'invalid_options',
-      `Scalekit webhook toleranceSeconds must be a finite number of seconds >= 0 (got ${describe(value)})`,
-    );
-  }
-  return value;
+  return new OptionsChecker('Scalekit webhook').nonNegativeSeconds(
+    'toleranceSeconds',
+    value,
+    DEFAULT_TOLERANCE_SECONDS,
+  );
 }
 
 function invalidHeader(message: string): ScalekitWebhookError {
