@@ -12,6 +12,9 @@
 #      `require` types). The CommonJS app also installs TypeScript 5 (in the temp app, not the project) and compiles
 #      the consumer as the Nest 10 starter does: module commonjs, moduleResolution node10, where `exports` is ignored
 #      and subpaths such as `/testing` resolve through `typesVersions`.
+#      Each app also loads `nestjs-scalekit-webhooks/core` and checks that it pulls in no
+#      `@nestjs/*` module, and the ESM app runs .ci/check-public-api.mjs on the installed package: every name the
+#      README's API reference lists is exported by each entry (ESM and CJS builds, runtime and .d.ts), and nothing else.
 #
 # Needs the npm registry (the apps install @nestjs/* 11 and 12). Exits 0 when everything passed, 1 otherwise.
 # Temp folders are removed on exit. Set KEEP_TMP=1 to keep them for debugging.
@@ -58,7 +61,9 @@ shopt -u nullglob
 TARBALL="${tarballs[0]}"
 contents="$(tar -tzf "$TARBALL")"
 for f in package/package.json package/dist/esm/index.js package/dist/esm/index.d.ts \
-  package/dist/cjs/index.js package/dist/cjs/index.d.ts package/dist/cjs/package.json; do
+  package/dist/cjs/index.js package/dist/cjs/index.d.ts package/dist/cjs/package.json \
+  package/dist/esm/core/public.js package/dist/esm/core/public.d.ts \
+  package/dist/cjs/core/public.js package/dist/cjs/core/public.d.ts; do
   grep -qx "$f" <<<"$contents" || fail "the tarball lacks $f"
 done
 # dist/cjs/package.json must say commonjs: the root package.json says "type": "module".
@@ -185,6 +190,7 @@ import {
   signScalekitWebhook,
 } from 'nestjs-scalekit-webhooks';
 import { buildScalekitEvent, sendScalekitWebhook } from 'nestjs-scalekit-webhooks/testing';
+import { diagnoseScalekitDelivery, type ScalekitFinding, verifyScalekitWebhook } from 'nestjs-scalekit-webhooks/core';
 
 @Injectable()
 export class Handlers {
@@ -207,6 +213,9 @@ signScalekitWebhook({ payload: {} });
 const built = buildScalekitEvent('organization.directory.user_created', { data: { email: 'a@example.com' } });
 export const email: string | null | undefined = built.data.email;
 export const send: typeof sendScalekitWebhook = sendScalekitWebhook;
+const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+export const webhookId: string = verifyScalekitWebhook({ secret, payload: signed.rawBody, headers }).webhookId;
+export const findings: readonly ScalekitFinding[] = diagnoseScalekitDelivery({ secret, payload: '{}', headers }).findings;
 EOF
 }
 
@@ -221,6 +230,10 @@ install_run_check() {
     --experimentalDecorators --emitDecoratorMetadata --types node --skipLibCheck false types-check.ts) ||
     fail "$label: types-check.ts does not type-check against the installed package (errors above)"
   ok "$label: types-check.ts type-checks"
+  if [[ "${4:-}" == "api" ]]; then
+    node "$ROOT/.ci/check-public-api.mjs" "$dir/node_modules/$PKG_NAME" "$ROOT/README.md" ||
+      fail "$label: the package's exports differ from the README's API reference (list above)"
+  fi
   local types
   types=$(cd "$dir" && ./node_modules/.bin/scalekit-webhooks list --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const j=JSON.parse(s);console.log((Array.isArray(j)?j:j.types).length)})') ||
     fail "$label: the scalekit-webhooks CLI did not run from the installed package"
@@ -270,13 +283,18 @@ const check = async () => {
   if (!testingPath.includes('/dist/esm/')) throw new Error(`testing resolved to ${testingPath}, expected dist/esm`);
   if (typeof sendScalekitWebhook !== 'function') throw new Error('sendScalekitWebhook is missing');
   if (buildScalekitEvent('organization.created').type !== 'organization.created') throw new Error('buildScalekitEvent failed');
+  // The Nest-free entry works from ESM.
+  const core = await import('nestjs-scalekit-webhooks/core');
+  const probeSigned = core.signScalekitWebhook({ secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', payload: '{}' });
+  const verified = core.verifyScalekitWebhook({ secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', payload: probeSigned.rawBody, headers: probeSigned.headers });
+  if (verified.webhookId !== probeSigned.headers['webhook-id']) throw new Error('nestjs-scalekit-webhooks/core did not verify');
   await runScenario('esm', { Inject, Injectable, Module, NestFactory, ScalekitWebhookModule, OnScalekitEvent, signScalekitWebhook });
 };
 report(label, check());
 EOF
 write_scenario "$ESM_APP"
 write_types_check "$ESM_APP"
-install_run_check "$ESM_APP" "Nest 12 ESM" main.mjs
+install_run_check "$ESM_APP" "Nest 12 ESM" main.mjs api
 
 # ---------------------------------------------------------------------------------------------------------------------
 step "4/4 Nest 11 CommonJS consumer (no \"type\", require by name)"
@@ -318,6 +336,21 @@ const check = async () => {
   const testingPath = require.resolve('nestjs-scalekit-webhooks/testing');
   if (!testingPath.includes('/dist/cjs/')) throw new Error(`testing resolved to ${testingPath}, expected dist/cjs`);
   if (testing.buildScalekitEvent('user.login').type !== 'user.login') throw new Error('buildScalekitEvent failed');
+  // The Nest-free entry, in a fresh process where any @nestjs/* require throws.
+  const probe = `
+    const Module = require('node:module');
+    const resolve = Module._resolveFilename;
+    Module._resolveFilename = function (request, ...rest) {
+      if (request.startsWith('@nestjs/')) throw new Error('nestjs-scalekit-webhooks/core requires ' + request);
+      return resolve.call(this, request, ...rest);
+    };
+    const core = require('nestjs-scalekit-webhooks/core');
+    const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+    const signed = core.signScalekitWebhook({ secret, payload: '{}' });
+    core.verifyScalekitWebhook({ secret, payload: signed.rawBody, headers: signed.headers });
+    const diagnosis = core.diagnoseScalekitDelivery({ secret, payload: signed.rawBody, headers: signed.headers });
+    if (diagnosis.findings[0].code !== 'signature_valid') throw new Error('unexpected diagnosis');`;
+  require('node:child_process').execFileSync(process.execPath, ['-e', probe], { stdio: 'inherit' });
   await runScenario('cjs', { Inject, Injectable, Module, NestFactory, ScalekitWebhookModule, OnScalekitEvent, signScalekitWebhook });
 };
 report(label, check());

@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, Optional } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { Readable } from 'node:stream';
-import { DEFAULT_MAX_BODY_BYTES, SCALEKIT_LOGGER_CONTEXT } from './scalekit-webhook.constants.js';
+import { SCALEKIT_LOGGER_CONTEXT } from './scalekit-webhook.constants.js';
+import { SCALEKIT_WEBHOOK_DEFAULTS } from './scalekit-webhook.interfaces.js';
 import { ScalekitWebhookConfig } from './scalekit-webhook.config.js';
 
 /** What the app's JSON body parser does with a body of `maxBodyBytes`. */
@@ -32,7 +33,7 @@ export class ScalekitBodyLimitCheck implements OnApplicationBootstrap {
     const type = adapter.getType();
     if (type === 'express') {
       const probe = await probeExpressJsonLimit(adapter.getInstance(), bytes);
-      const fix = `app.useBodyParser('json', { limit: ${bytes === DEFAULT_MAX_BODY_BYTES ? "'1mb'" : bytes} })`;
+      const fix = `app.useBodyParser('json', { limit: ${bytes === SCALEKIT_WEBHOOK_DEFAULTS.maxBodyBytes ? "'1mb'" : bytes} })`;
       if (probe === 'too-small') {
         this.logger.warn(
           `Express's JSON body limit is below maxBodyBytes (${bytes} bytes) of ${where}: larger signed events get 413 from Express before they reach this module (the default limit is 100 kb). In main.ts, before listen(): ${fix} (keeps rawBody)`,

@@ -5,11 +5,12 @@ import {
   ScalekitWebhookVerifier,
 } from './core/index.js';
 import { isScalekitQueue, type ScalekitQueue } from './core/queue/index.js';
-import { DEFAULT_MAX_BODY_BYTES, DEFAULT_WEBHOOK_PATH } from './scalekit-webhook.constants.js';
-import type {
-  ScalekitIdempotencyOptions,
-  ScalekitQueueProcessingOptions,
-  ScalekitWebhookModuleOptions,
+import { OptionsChecker } from './core/options.js';
+import {
+  SCALEKIT_WEBHOOK_DEFAULTS as DEFAULTS,
+  type ScalekitIdempotencyOptions,
+  type ScalekitQueueProcessingOptions,
+  type ScalekitWebhookModuleOptions,
 } from './scalekit-webhook.interfaces.js';
 
 /** How a registration processes accepted events. */
@@ -26,8 +27,7 @@ export type ScalekitProcessingConfig =
 /** The module's extras: they shape the route and the module, so they are read before any factory runs. */
 const ROUTE_OPTIONS = ['path', 'isGlobal', 'decorators', 'name', 'receiver'] as const;
 
-const DEFAULT_IDEMPOTENCY_TTL_SECONDS = 86_400;
-const DEFAULT_IDEMPOTENCY_LEASE_SECONDS = 60;
+const check = new OptionsChecker('Scalekit webhook');
 
 /**
  * The checked settings of one registration. Built once at start-up from the module options, so a bad secret,
@@ -46,7 +46,7 @@ export class ScalekitWebhookConfig {
     /** The registration's `name`, if any. */
     readonly endpoint: string | undefined,
     /** The built-in controller's route, without surrounding slashes. */
-    readonly path: string = DEFAULT_WEBHOOK_PATH,
+    readonly path: string = DEFAULTS.path,
     /** Whether the registration has its HTTP endpoint (the `receiver` extra). */
     readonly receiver: boolean = true,
   ) {
@@ -63,11 +63,16 @@ export class ScalekitWebhookConfig {
       );
     }
     this.verifier = new ScalekitWebhookVerifier(options);
-    this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-    if (!Number.isSafeInteger(this.maxBodyBytes) || this.maxBodyBytes <= 0) {
-      throw invalid(`maxBodyBytes must be a positive whole number of bytes (got ${String(options.maxBodyBytes)})`);
-    }
-    this.shutdownTimeoutMs = seconds(options.shutdownTimeoutSeconds, 10, 'shutdownTimeoutSeconds') * 1000;
+    // null also takes the default here, as it always has.
+    this.maxBodyBytes = check.positiveWholeNumber(
+      'maxBodyBytes',
+      options.maxBodyBytes ?? undefined,
+      DEFAULTS.maxBodyBytes,
+      'bytes',
+    );
+    this.shutdownTimeoutMs =
+      check.positiveSeconds('shutdownTimeoutSeconds', options.shutdownTimeoutSeconds, DEFAULTS.shutdownTimeoutSeconds) *
+      1000;
     this.idempotency = options.idempotency === false ? undefined : this.buildGate(options.idempotency ?? {});
     this.processing = buildProcessing(options.processing);
     if (!receiver && (this.processing.mode !== 'queue' || !this.processing.workers)) {
@@ -82,17 +87,21 @@ export class ScalekitWebhookConfig {
       throw invalid('idempotency must be an options object or false');
     }
     const minimumTtl = 2 * this.verifier.toleranceSeconds;
-    const ttlSeconds = seconds(
-      options.ttlSeconds,
-      Math.max(DEFAULT_IDEMPOTENCY_TTL_SECONDS, minimumTtl),
+    const ttlSeconds = check.positiveSeconds(
       'idempotency.ttlSeconds',
+      options.ttlSeconds,
+      Math.max(DEFAULTS.idempotencyTtlSeconds, minimumTtl),
     );
     if (ttlSeconds < minimumTtl) {
       throw invalid(
         `idempotency.ttlSeconds (${ttlSeconds}) must be at least twice toleranceSeconds (${minimumTtl}): a copy replayed inside the timestamp window would otherwise run the handlers again`,
       );
     }
-    const leaseSeconds = seconds(options.leaseSeconds, DEFAULT_IDEMPOTENCY_LEASE_SECONDS, 'idempotency.leaseSeconds');
+    const leaseSeconds = check.positiveSeconds(
+      'idempotency.leaseSeconds',
+      options.leaseSeconds,
+      DEFAULTS.idempotencyLeaseSeconds,
+    );
     const store = options.store ?? new MemoryIdempotencyStore();
     if (
       typeof store.claim !== 'function' ||
@@ -166,15 +175,5 @@ function describe(value: unknown): string {
 }
 
 function invalid(message: string): ScalekitWebhookError {
-  return new ScalekitWebhookError('invalid_options', `Scalekit webhook ${message}`);
-}
-
-function seconds(value: unknown, fallback: number, name: string): number {
-  if (value === undefined) {
-    return fallback;
-  }
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw invalid(`${name} must be a positive number of seconds (got ${String(value)})`);
-  }
-  return value;
+  return check.error(message);
 }

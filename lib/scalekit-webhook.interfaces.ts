@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { AnyScalekitEvent, IdempotencyStore } from './core/index.js';
+import { DEFAULT_TOLERANCE_SECONDS, DEFAULT_WEBHOOK_PATH } from './core/protocol.js';
 import type { ScalekitJobFailureInfo, ScalekitQueue } from './core/queue/index.js';
 
 /** Handle each event once: see the README's "Exactly once" section. */
@@ -7,11 +8,27 @@ export interface ScalekitIdempotencyOptions {
   /** Where claims and done marks live. Default: a bounded in-process `MemoryIdempotencyStore`. Use
    * `RedisIdempotencyStore` when the app runs on more than one instance. The module closes it on shutdown. */
   store?: IdempotencyStore;
-  /** How long a processed event id is remembered. Default 86,400 (24 h); at least twice `toleranceSeconds`. */
+  /**
+   * How long a processed event id is remembered; at least twice `toleranceSeconds`.
+   * @default 86400 (24 h), or twice `toleranceSeconds` when that is longer
+   */
   ttlSeconds?: number;
-  /** How long an in-flight claim lives if the process dies mid-handler. Default 60. */
+  /**
+   * How long an in-flight claim lives if the process dies mid-handler.
+   * @default 60
+   */
   leaseSeconds?: number;
 }
+
+/** Defaults of {@link ScalekitWebhookModuleOptions}, {@link ScalekitIdempotencyOptions} and the route, declared once. */
+export const SCALEKIT_WEBHOOK_DEFAULTS = {
+  toleranceSeconds: DEFAULT_TOLERANCE_SECONDS,
+  maxBodyBytes: 1_048_576,
+  shutdownTimeoutSeconds: 10,
+  idempotencyTtlSeconds: 86_400,
+  idempotencyLeaseSeconds: 60,
+  path: DEFAULT_WEBHOOK_PATH,
+} as const;
 
 /** What the dead-letter hook learns about an event that failed its last attempt. */
 export interface ScalekitDeadLetterInfo extends ScalekitJobFailureInfo {
@@ -40,15 +57,22 @@ export interface ScalekitQueueProcessingOptions {
 export interface ScalekitWebhookModuleOptions {
   /** Endpoint signing secret (`whsec_…`), or several during rotation: any of them verifies. Required. */
   secret: string | readonly string[];
-  /** Accepted distance between `webhook-timestamp` and now, in seconds. Default 300. */
+  /**
+   * Accepted distance between `webhook-timestamp` and now, in seconds.
+   * @default 300
+   */
   toleranceSeconds?: number;
-  /** Largest accepted body; larger deliveries get 413 before any signature work. Default 1 MiB. */
+  /**
+   * Largest accepted body, in bytes; larger deliveries get 413 before any signature work.
+   * @default 1048576 (1 MiB)
+   */
   maxBodyBytes?: number;
   /** Deduplication by event id (on by default, in memory), or `false` to run handlers for every copy. */
   idempotency?: ScalekitIdempotencyOptions | false;
   /**
    * On `app.close()`, how long in-flight deliveries may still run before their claims are released (queue mode: also
-   * how long workers may finish their active jobs before returning them). Default 10.
+   * how long workers may finish their active jobs before returning them), in seconds.
+   * @default 10
    */
   shutdownTimeoutSeconds?: number;
   /** `'inline'` (default): handlers run before the answer (200). Queue mode: answer 202 at once, handlers run in workers. */
@@ -57,7 +81,10 @@ export interface ScalekitWebhookModuleOptions {
 
 /** Options fixed when the module is imported (also for `forRootAsync`), because they shape routes. */
 export interface ScalekitWebhookModuleExtras {
-  /** Route of the built-in controller. Default `webhooks/scalekit`. */
+  /**
+   * Route of the built-in controller.
+   * @default 'webhooks/scalekit'
+   */
   path?: string;
   /** Register the module globally, so `ScalekitWebhookGuard` works in every module. Default false. */
   isGlobal?: boolean;

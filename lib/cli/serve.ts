@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { isKnownScalekitEventType } from '../core/catalogue.js';
 import { type AnyScalekitEvent, parseScalekitEventPayload } from '../core/envelope.js';
 import { ScalekitWebhookError } from '../core/errors.js';
-import { DEFAULT_TOLERANCE_SECONDS, ScalekitWebhookVerifier } from '../core/verify.js';
+import { DEFAULT_TOLERANCE_SECONDS } from '../core/protocol.js';
+import { ScalekitWebhookVerifier } from '../core/verify.js';
 import {
   CLI_NAME,
   CliFailure,
@@ -182,18 +183,15 @@ export async function serve(args: readonly string[], io: CliIo): Promise<number>
   });
   const address = server.address() as AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  line(
-    io.stdout,
-    `${c.bold('Listening')} on http://${shownHost}:${address.port}${path ?? ''} ${c.dim(path === undefined ? '(any path)' : '')}`,
-  );
-  line(
-    io.stdout,
+  // One write: a reader that sees the address also sees how deliveries are checked.
+  const listening = `${c.bold('Listening')} on http://${shownHost}:${address.port}${path ?? ''} ${c.dim(path === undefined ? '(any path)' : '')}`;
+  const checking =
     verifier === undefined
       ? c.yellow(`No secret: deliveries are printed but NOT verified (pass --secret or set ${SECRET_ENV}).`)
       : c.dim(
           `Verifying with ${secrets.length === 1 ? 'the given secret' : `${secrets.length} secrets`}, tolerance ${tolerance} s. Ctrl+C to stop.`,
-        ),
-  );
+        );
+  line(io.stdout, `${listening}\n${checking}`);
 
   await new Promise<void>((resolve) => {
     const stop = () => {

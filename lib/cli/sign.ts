@@ -1,5 +1,10 @@
 import { signScalekitWebhook } from '../core/sign.js';
-import { MAX_WEBHOOK_ID_LENGTH } from '../core/verify.js';
+import {
+  DEFAULT_WEBHOOK_PATH,
+  MAX_WEBHOOK_ID_LENGTH,
+  MESSAGE_ID_PATTERN,
+  TIMESTAMP_PATTERN,
+} from '../core/protocol.js';
 import {
   CLI_NAME,
   type CliIo,
@@ -25,15 +30,13 @@ Options:
   --timestamp <seconds>  webhook-timestamp in Unix seconds (default: now).
   --json                 Print the headers as a JSON object (usable as \`verify --headers\`).
   --curl                 Print a ready curl command that sends the body with the headers.
-  --url <endpoint>       URL for --curl (default: http://localhost:3000/webhooks/scalekit).
+  --url <endpoint>       URL for --curl (default: http://localhost:3000/${DEFAULT_WEBHOOK_PATH}).
   -h, --help             Show this help.
 
 Examples:
   ${CLI_NAME} sign --secret whsec_… < body.json
-  ${CLI_NAME} sign --curl --url http://localhost:3000/webhooks/scalekit body.json | sh
+  ${CLI_NAME} sign --curl --url http://localhost:3000/${DEFAULT_WEBHOOK_PATH} body.json | sh
 `;
-
-const WEBHOOK_ID = /^[\x21-\x2b\x2d-\x7e]+$/;
 
 export async function sign(args: readonly string[], io: CliIo): Promise<number> {
   const parsed = parseCommand(
@@ -64,7 +67,7 @@ export async function sign(args: readonly string[], io: CliIo): Promise<number> 
     throw new UsageError('--url is only used with --curl', 'sign');
   }
   const [secret] = secretsFrom('sign', values.secret, io.env);
-  if (values.id !== undefined && (!WEBHOOK_ID.test(values.id) || values.id.length > MAX_WEBHOOK_ID_LENGTH)) {
+  if (values.id !== undefined && (!MESSAGE_ID_PATTERN.test(values.id) || values.id.length > MAX_WEBHOOK_ID_LENGTH)) {
     throw new UsageError(
       `--id must be printable ASCII without spaces or commas, at most ${MAX_WEBHOOK_ID_LENGTH} characters (got ${JSON.stringify(values.id)})`,
       'sign',
@@ -72,7 +75,7 @@ export async function sign(args: readonly string[], io: CliIo): Promise<number> 
   }
   let timestamp: number | undefined;
   if (values.timestamp !== undefined) {
-    if (!/^[1-9][0-9]{0,11}$/.test(values.timestamp)) {
+    if (!TIMESTAMP_PATTERN.test(values.timestamp)) {
       throw new UsageError(
         `--timestamp must be whole Unix seconds, e.g. 1700000000 (got ${JSON.stringify(values.timestamp)})`,
         'sign',
@@ -109,7 +112,7 @@ export async function sign(args: readonly string[], io: CliIo): Promise<number> 
   if (values.json) {
     line(io.stdout, JSON.stringify({ 'content-type': 'application/json', ...headers }, null, 2));
   } else if (values.curl) {
-    const target = url ?? 'http://localhost:3000/webhooks/scalekit';
+    const target = url ?? `http://localhost:3000/${DEFAULT_WEBHOOK_PATH}`;
     const data =
       file === undefined || file === '-'
         ? `--data-raw ${shellQuote(body.toString('utf8'))}`

@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { isKnownScalekitEventType, SCALEKIT_EVENT_TYPES } from '../core/catalogue.js';
-import { newMessageId } from '../core/sign.js';
+import { DEFAULT_WEBHOOK_PATH, newMessageId } from '../core/protocol.js';
+import { sendSignedScalekitWebhook } from '../core/send.js';
 import { buildScalekitEvent } from '../testing/build-event.js';
-import { sendScalekitWebhook } from '../testing/send.js';
 import {
   CLI_NAME,
   type CliIo,
@@ -27,7 +27,7 @@ Scalekit (webhook-id, webhook-timestamp, webhook-signature over the raw bytes) a
 response body and the elapsed time. With --count it becomes a small load generator and prints a summary.
 
 Options:
-  --url <url>              The endpoint. A URL without a path posts to /webhooks/scalekit.
+  --url <url>              The endpoint. A URL without a path posts to /${DEFAULT_WEBHOOK_PATH}.
   --secret <whsec_…>       Signing secret (default: $${SECRET_ENV}).
   --data <file.json>       Replace the example's data with this JSON object ("-" reads standard input).
   --organization <org_…>   Use this organization id: the envelope's organization_id and every occurrence of the
@@ -98,14 +98,14 @@ export async function trigger(args: readonly string[], io: CliIo): Promise<numbe
     );
   }
   if (values.url === undefined) {
-    throw new UsageError('--url is required (e.g. --url http://localhost:3000/webhooks/scalekit)', 'trigger');
+    throw new UsageError(`--url is required (e.g. --url http://localhost:3000/${DEFAULT_WEBHOOK_PATH})`, 'trigger');
   }
   let url: URL;
   try {
     url = new URL(values.url);
   } catch {
     throw new UsageError(
-      `--url ${JSON.stringify(values.url)} is not a valid URL (e.g. http://localhost:3000/webhooks/scalekit)`,
+      `--url ${JSON.stringify(values.url)} is not a valid URL (e.g. http://localhost:3000/${DEFAULT_WEBHOOK_PATH})`,
       'trigger',
     );
   }
@@ -151,7 +151,7 @@ export async function trigger(args: readonly string[], io: CliIo): Promise<numbe
     const webhookId = newMessageId();
     const started = performance.now();
     try {
-      const res = await sendScalekitWebhook(url.toString(), event, { secret: secret!, id: webhookId, timeoutMs });
+      const res = await sendSignedScalekitWebhook(url.toString(), event, { secret: secret!, id: webhookId, timeoutMs });
       return {
         event,
         webhookId,
@@ -336,7 +336,7 @@ function hintFor(status: number): string {
       return 'the endpoint rejected the signature: is --secret the secret the app is configured with?';
     case 404:
     case 405:
-      return "no webhook route at this URL: check the path. The module defaults to /webhooks/scalekit, and app.setGlobalPrefix() prefixes it (e.g. /api/webhooks/scalekit, unless the prefix's `exclude` lists it).";
+      return `no webhook route at this URL: check the path. The module defaults to /${DEFAULT_WEBHOOK_PATH}, and app.setGlobalPrefix() prefixes it (e.g. /api/${DEFAULT_WEBHOOK_PATH}, unless the prefix's \`exclude\` lists it).`;
     case 400:
       return 'the endpoint rejected the request as malformed (see the body above).';
     case 409:

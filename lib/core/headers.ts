@@ -2,10 +2,6 @@
 export type ScalekitHeadersInput =
   Readonly<Record<string, string | readonly string[] | number | undefined>> | { get(name: string): string | null };
 
-export const WEBHOOK_ID_HEADER = 'webhook-id';
-export const WEBHOOK_TIMESTAMP_HEADER = 'webhook-timestamp';
-export const WEBHOOK_SIGNATURE_HEADER = 'webhook-signature';
-
 /**
  * Reads one header, case-insensitively. Returns the raw value, which may be an array when a framework kept
  * duplicated headers apart; the same name given twice under different cases also comes back as an array.

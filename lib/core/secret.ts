@@ -1,4 +1,5 @@
-import { ScalekitWebhookError } from './errors.js';
+import type { ScalekitWebhookError } from './errors.js';
+import { OptionsChecker } from './options.js';
 
 const PREFIX = 'whsec_';
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
@@ -72,5 +73,5 @@ export function parseSecrets(secret: unknown): ScalekitSigningKey[] {
 }
 
 function invalid(message: string): ScalekitWebhookError {
-  return new ScalekitWebhookError('invalid_options', `Scalekit webhook ${message}`);
+  return new OptionsChecker('Scalekit webhook').error(message);
 }

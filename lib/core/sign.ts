@@ -1,5 +1,11 @@
-import { createHmac, randomBytes } from 'node:crypto';
-import { WEBHOOK_ID_HEADER, WEBHOOK_SIGNATURE_HEADER, WEBHOOK_TIMESTAMP_HEADER } from './headers.js';
+import {
+  newMessageId,
+  signedContentHmac,
+  v1SignatureEntry,
+  WEBHOOK_ID_HEADER,
+  WEBHOOK_SIGNATURE_HEADER,
+  WEBHOOK_TIMESTAMP_HEADER,
+} from './protocol.js';
 import { ScalekitSigningKey } from './secret.js';
 
 export interface SignScalekitWebhookInput {
@@ -37,7 +43,7 @@ export function signScalekitWebhook(input: SignScalekitWebhookInput): SignedScal
       : input.timestamp instanceof Date
         ? Math.floor(input.timestamp.getTime() / 1000)
         : Math.floor(input.timestamp);
-  const signature = createHmac('sha256', key.bytes).update(`${id}.${seconds}.`).update(rawBody).digest('base64');
+  const signature = signedContentHmac(key.bytes, id, seconds, rawBody);
   return {
     body: rawBody.toString('utf8'),
     rawBody,
@@ -45,25 +51,9 @@ export function signScalekitWebhook(input: SignScalekitWebhookInput): SignedScal
       'content-type': 'application/json',
       [WEBHOOK_ID_HEADER]: id,
       [WEBHOOK_TIMESTAMP_HEADER]: String(seconds),
-      [WEBHOOK_SIGNATURE_HEADER]: `v1,${signature}`,
+      [WEBHOOK_SIGNATURE_HEADER]: v1SignatureEntry(signature),
     } as SignedScalekitWebhook['headers'],
   };
-}
-
-const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
-
-/** A random id with a prefix, like Svix's `msg_…` ids. */
-export function newRandomId(prefix: string, length = 24): string {
-  const bytes = randomBytes(length);
-  let id = prefix;
-  for (const byte of bytes) {
-    id += ALPHABET[byte % ALPHABET.length];
-  }
-  return id;
-}
-
-export function newMessageId(): string {
-  return newRandomId('msg_');
 }
 
 function toBytes(payload: unknown): Buffer {

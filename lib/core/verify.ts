@@ -1,33 +1,35 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { ScalekitWebhookError } from './errors.js';
+import { readHeader, type ScalekitHeadersInput } from './headers.js';
+import { OptionsChecker } from './options.js';
 import {
-  readHeader,
-  type ScalekitHeadersInput,
+  DEFAULT_TOLERANCE_SECONDS,
+  MAX_SIGNATURE_ENTRIES,
+  MAX_SIGNATURE_HEADER_LENGTH,
+  MAX_WEBHOOK_ID_LENGTH,
+  MESSAGE_ID_PATTERN as WEBHOOK_ID,
+  signedContentHmac,
+  TIMESTAMP_PATTERN as TIMESTAMP,
+  V1_ENTRY_LENGTH,
+  V1_SIGNATURE_PATTERN as V1_SIGNATURE,
   WEBHOOK_ID_HEADER,
   WEBHOOK_SIGNATURE_HEADER,
   WEBHOOK_TIMESTAMP_HEADER,
-} from './headers.js';
+} from './protocol.js';
 import { parseSecrets, type ScalekitSigningKey } from './secret.js';
-
-export const DEFAULT_TOLERANCE_SECONDS = 300;
-/** Longest accepted `webhook-id` (Svix ids are about 30 characters). */
-export const MAX_WEBHOOK_ID_LENGTH = 256;
-/** Most entries accepted in `webhook-signature` (one per secret being rotated, plus other versions). */
-export const MAX_SIGNATURE_ENTRIES = 16;
-const MAX_SIGNATURE_HEADER_LENGTH = MAX_SIGNATURE_ENTRIES * 100;
-
-const TIMESTAMP = /^[1-9][0-9]{0,11}$/;
-// Printable ASCII without space or comma (a comma means two headers were joined).
-const WEBHOOK_ID = /^[\x21-\x2b\x2d-\x7e]+$/;
-// A v1 signature is the padded standard base64 of 32 bytes: exactly 43 characters and one '='.
-const V1_SIGNATURE = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
 
 export interface ScalekitVerifierOptions {
   /** `whsec_…` secret, or several while rotating: a delivery signed with any of them is accepted. */
   secret: string | readonly string[];
-  /** Largest accepted distance between `webhook-timestamp` and now, in seconds. Default 300. */
+  /**
+   * Largest accepted distance between `webhook-timestamp` and now, in seconds.
+   * @default 300 (`DEFAULT_TOLERANCE_SECONDS`)
+   */
   toleranceSeconds?: number;
-  /** Clock in milliseconds, for tests. Default `Date.now`. */
+  /**
+   * Clock in milliseconds, for tests.
+   * @default Date.now
+   */
   now?: () => number;
 }
 
@@ -88,9 +90,7 @@ export class ScalekitWebhookVerifier {
     const candidates = decodeV1Signatures(signatures);
     if (candidates.length > 0) {
       for (const key of this.#keys) {
-        const hmac = createHmac('sha256', key.bytes).update(`${webhookId}.${rawTimestamp}.`);
-        // A string is hashed as its UTF-8 bytes without an intermediate Buffer.
-        const expected = (typeof payload === 'string' ? hmac.update(payload, 'utf8') : hmac.update(payload)).digest();
+        const expected = signedContentHmac(key.bytes, webhookId, rawTimestamp, payload);
         for (const candidate of candidates) {
           if (timingSafeEqual(expected, candidate)) {
             return { webhookId, timestamp };
@@ -204,7 +204,7 @@ function decodeV1Signatures(header: string): Buffer[] {
   }
   const decoded: Buffer[] = [];
   for (const entry of entries) {
-    if (entry.length === 47 && entry.startsWith('v1,')) {
+    if (entry.length === V1_ENTRY_LENGTH && entry.startsWith('v1,')) {
       const value = entry.slice(3);
       if (V1_SIGNATURE.test(value)) {
         decoded.push(Buffer.from(value, 'base64'));
@@ -215,16 +215,11 @@ function decodeV1Signatures(header: string): Buffer[] {
 }
 
 function checkTolerance(value: unknown): number {
-  if (value === undefined) {
-    return DEFAULT_TOLERANCE_SECONDS;
-  }
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new ScalekitWebhookError(
-      'invalid_options',
-      `Scalekit webhook toleranceSeconds must be a finite number of seconds >= 0 (got ${describe(value)})`,
-    );
-  }
-  return value;
+  return new OptionsChecker('Scalekit webhook').nonNegativeSeconds(
+    'toleranceSeconds',
+    value,
+    DEFAULT_TOLERANCE_SECONDS,
+  );
 }
 
 function invalidHeader(message: string): ScalekitWebhookError {

@@ -1,6 +1,6 @@
 import { isKnownScalekitEventType, SCALEKIT_EVENT_CATALOGUE, type ScalekitEventType } from '../core/catalogue.js';
 import type { ScalekitEvent } from '../core/envelope.js';
-import { newRandomId } from '../core/sign.js';
+import { newRandomId } from '../core/protocol.js';
 import { SCALEKIT_EVENT_EXAMPLES } from './examples.js';
 
 /**

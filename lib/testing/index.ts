@@ -18,6 +18,12 @@ export {
 } from './build-event.js';
 export { SCALEKIT_EVENT_EXAMPLES } from './examples.js';
 export {
+  describeIdempotencyStoreContract,
+  type IdempotencyStoreContractHarness,
+  type IdempotencyStoreContractOptions,
+  type IdempotencyStoreContractRunner,
+} from './idempotency-store-contract.js';
+export {
   type ScalekitWebhookResponse,
   type ScalekitWebhookTarget,
   type SendScalekitWebhookOptions,

@@ -6,11 +6,11 @@ import { inspect } from 'node:util';
 import {
   OnScalekitEvent,
   type ScalekitEvent,
-  ScalekitWebhookConfig,
   ScalekitWebhookModule,
   type ScalekitWebhookModuleOptions,
   type ScalekitWebhookOptionsFactory,
 } from 'nestjs-scalekit-webhooks';
+import { ScalekitWebhookConfig } from '../../lib/scalekit-webhook.config.js';
 import { CapturingLogger, PLATFORMS, startApp, type TestApp } from '../support/app.js';
 import { eventOf, SECRET, signed } from '../support/events.js';
 import { CallLog, DirectoryHandlers } from '../support/handlers.js';

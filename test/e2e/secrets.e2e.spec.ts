@@ -9,12 +9,12 @@ import {
   type AnyScalekitEvent,
   OnScalekitEvent,
   parseScalekitEventPayload,
-  ScalekitWebhookConfig,
   ScalekitWebhookError,
   ScalekitWebhookGuard,
   ScalekitWebhookModule,
   type ScalekitWebhookModuleOptions,
 } from 'nestjs-scalekit-webhooks';
+import { ScalekitWebhookConfig } from '../../lib/scalekit-webhook.config.js';
 import { CapturingLogger, type Platform, PLATFORMS } from '../support/app.js';
 import { eventOf, nowSeconds, signed } from '../support/events.js';
 import { type RawResponse, send } from '../support/http.js';

@@ -5,10 +5,10 @@ import {
   type AnyScalekitEvent,
   OnScalekitEvent,
   type ScalekitDelivery,
-  ScalekitEventDispatcher,
-  ScalekitWebhookConfig,
   ScalekitWebhookModule,
 } from 'nestjs-scalekit-webhooks';
+import { ScalekitEventDispatcher } from '../../lib/scalekit-event.dispatcher.js';
+import { ScalekitWebhookConfig } from '../../lib/scalekit-webhook.config.js';
 import { type Platform, PLATFORMS, startApp, type TestApp } from '../support/app.js';
 import { eventOf, OTHER_SECRET, SECRET, signed } from '../support/events.js';
 import { send } from '../support/http.js';

@@ -2,10 +2,10 @@ import { describe, expect, it } from '@jest/globals';
 import {
   BullMqScalekitQueue,
   InMemoryScalekitQueue,
-  isScalekitQueue,
   type ScalekitJobFailureInfo,
   type ScalekitQueueJob,
 } from 'nestjs-scalekit-webhooks';
+import { isScalekitQueue } from '../../lib/core/queue/scalekit-queue.js';
 import { eventOf } from '../support/events.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

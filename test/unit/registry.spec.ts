@@ -1,12 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import {
-  IdempotencyGate,
-  MemoryIdempotencyStore,
-  redactScalekitPayload,
-  runScalekitHandlers,
-  ScalekitHandlerRegistry,
-  ScalekitWebhookError,
-} from 'nestjs-scalekit-webhooks';
+import { MemoryIdempotencyStore, redactScalekitPayload, ScalekitWebhookError } from 'nestjs-scalekit-webhooks';
+import { IdempotencyGate } from '../../lib/core/idempotency/idempotency-gate.js';
+import { runScalekitHandlers, ScalekitHandlerRegistry } from '../../lib/core/registry.js';
 
 const h = (name: string) => ({ name });
 

@@ -2,12 +2,12 @@ import { describe, expect, it } from '@jest/globals';
 import { inspect } from 'node:util';
 import {
   SCALEKIT_WEBHOOK_ERRORS,
-  ScalekitSigningKey,
   ScalekitWebhookError,
   ScalekitWebhookVerifier,
   signScalekitWebhook,
   verifyScalekitWebhook,
 } from 'nestjs-scalekit-webhooks';
+import { ScalekitSigningKey } from '../../lib/core/secret.js';
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const T = 1_700_000_000;

@@ -1,4 +1,5 @@
 import { ScalekitWebhookError } from '../errors.js';
+import { OptionsChecker } from '../options.js';
 import { loadRedisClientConstructor } from '../ioredis-loader.js';
 import type {
   ScalekitDeadLetter,
@@ -54,19 +55,37 @@ export interface BullMqScalekitQueueOptions {
    * have a `keyPrefix` (BullMQ refuses it: use `prefix`).
    */
   client?: BullMqRedisClient;
-  /** BullMQ queue name, shared by every instance that enqueues or processes. Default `scalekit-webhooks`. */
+  /**
+   * BullMQ queue name, shared by every instance that enqueues or processes.
+   * @default 'scalekit-webhooks' (`DEFAULT_BULLMQ_QUEUE_NAME`)
+   */
   queueName?: string;
   /** BullMQ key prefix. Default BullMQ's (`bull`). With Redis Cluster, use a hash tag, e.g. `{scalekit}`. */
   prefix?: string;
-  /** Attempts per event, the first included. Default 8. */
+  /**
+   * Attempts per event, the first included.
+   * @default 8
+   */
   attempts?: number;
-  /** Delay between attempts. Default `{ type: 'exponential', delay: 1000 }` (1 s, 2 s, 4 s … about 2 min in all). */
+  /**
+   * Delay between attempts (1 s, 2 s, 4 s … about 2 min in all by default).
+   * @default { type: 'exponential', delay: 1000 }
+   */
   backoff?: BullMqBackoffOptions;
-  /** Jobs each worker runs at the same time. Default 10. */
+  /**
+   * Jobs each worker runs at the same time.
+   * @default 10
+   */
   concurrency?: number;
-  /** Completed jobs kept (they also make a repeated enqueue of the same event a no-op). Default `{ age: 86400, count: 10000 }`. */
+  /**
+   * Completed jobs kept (they also make a repeated enqueue of the same event a no-op).
+   * @default { age: 86400, count: 10000 }
+   */
   removeOnComplete?: BullMqKeepJobs;
-  /** Failed jobs kept for inspection (the dead letters). Default `false`: all are kept. */
+  /**
+   * Failed jobs kept for inspection (the dead letters); `false` keeps all.
+   * @default false
+   */
   removeOnFail?: BullMqKeepJobs;
   /** How long a worker's lock on a job lasts without renewal (it is renewed while the job runs). Default BullMQ's 30,000 ms. */
   lockDuration?: number;
@@ -74,9 +93,23 @@ export interface BullMqScalekitQueueOptions {
   stalledInterval?: number;
   /** How many times a job may be recovered from a dead worker before it fails. Default BullMQ's 1. */
   maxStalledCount?: number;
-  /** How long an enqueue may take before the delivery is answered 503 (Scalekit then retries). Default 5,000 ms. */
+  /**
+   * How long an enqueue may take, in milliseconds, before the delivery is answered 503 (Scalekit then retries).
+   * @default 5000
+   */
   enqueueTimeoutMs?: number;
 }
+
+/** Defaults of {@link BullMqScalekitQueueOptions}, declared once (the others are BullMQ's own). */
+const DEFAULTS = {
+  attempts: 8,
+  backoff: { type: 'exponential', delay: 1000 },
+  concurrency: 10,
+  removeOnComplete: { age: 86_400, count: 10_000 },
+  removeOnFail: false,
+  enqueueTimeoutMs: 5_000,
+} as const satisfies Partial<BullMqScalekitQueueOptions>;
+const check = new OptionsChecker('BullMqScalekitQueue', true);
 
 // What this file uses of bullmq, described structurally (bullmq 5 and 6 have it all).
 interface BullJob {
@@ -129,7 +162,6 @@ interface Producer {
   readonly owned: OwnedClient | undefined;
 }
 
-const DEFAULT_ENQUEUE_TIMEOUT_MS = 5_000;
 const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
 /** Bound on closing a connection (for example while Redis is unreachable): past it, the socket is dropped. */
 const CONNECTION_CLOSE_TIMEOUT_MS = 2_000;
@@ -188,7 +220,7 @@ export class BullMqScalekitQueue implements ScalekitQueue {
     if (o.prefix !== undefined && (typeof o.prefix !== 'string' || o.prefix.length === 0)) {
       throw invalid('`prefix` must be a non-empty string');
     }
-    const backoff = o.backoff ?? { type: 'exponential', delay: 1000 };
+    const backoff = o.backoff ?? DEFAULTS.backoff;
     if (
       typeof backoff !== 'object' ||
       backoff === null ||
@@ -202,20 +234,24 @@ export class BullMqScalekitQueue implements ScalekitQueue {
     this.#connection = o.connection;
     this.#client = o.client;
     this.#jobOptions = {
-      attempts: count(o.attempts, 8, 'attempts'),
+      attempts: check.wholeNumber('attempts', o.attempts, DEFAULTS.attempts, 1),
       backoff: { ...backoff },
-      removeOnComplete: keep(o.removeOnComplete, { age: 86_400, count: 10_000 }, 'removeOnComplete'),
-      removeOnFail: keep(o.removeOnFail, false, 'removeOnFail'),
+      removeOnComplete: keep(o.removeOnComplete, { ...DEFAULTS.removeOnComplete }, 'removeOnComplete'),
+      removeOnFail: keep(o.removeOnFail, DEFAULTS.removeOnFail, 'removeOnFail'),
     };
     this.#workerOptions = {
-      concurrency: count(o.concurrency, 10, 'concurrency'),
-      ...(o.lockDuration === undefined ? {} : { lockDuration: count(o.lockDuration, 0, 'lockDuration') }),
-      ...(o.stalledInterval === undefined ? {} : { stalledInterval: count(o.stalledInterval, 0, 'stalledInterval') }),
+      concurrency: check.wholeNumber('concurrency', o.concurrency, DEFAULTS.concurrency, 1),
+      ...(o.lockDuration === undefined
+        ? {}
+        : { lockDuration: check.wholeNumber('lockDuration', o.lockDuration, 0, 1) }),
+      ...(o.stalledInterval === undefined
+        ? {}
+        : { stalledInterval: check.wholeNumber('stalledInterval', o.stalledInterval, 0, 1) }),
       ...(o.maxStalledCount === undefined
         ? {}
-        : { maxStalledCount: count(o.maxStalledCount, 0, 'maxStalledCount', 0) }),
+        : { maxStalledCount: check.wholeNumber('maxStalledCount', o.maxStalledCount, 0, 0) }),
     };
-    this.#enqueueTimeoutMs = count(o.enqueueTimeoutMs, DEFAULT_ENQUEUE_TIMEOUT_MS, 'enqueueTimeoutMs');
+    this.#enqueueTimeoutMs = check.wholeNumber('enqueueTimeoutMs', o.enqueueTimeoutMs, DEFAULTS.enqueueTimeoutMs, 1);
   }
 
   /** The BullMQ job id of an event id: the id itself when BullMQ accepts it, otherwise an encoding of it. */
@@ -382,8 +418,8 @@ export class BullMqScalekitQueue implements ScalekitQueue {
    * the payload is returned.
    */
   async listFailed(options: ScalekitDeadLetterListOptions = {}): Promise<ScalekitDeadLetter[]> {
-    const offset = count(options.offset, 0, 'offset', 0);
-    const limit = count(options.limit, 100, 'limit');
+    const offset = check.wholeNumber('offset', options.offset, 0, 0);
+    const limit = check.wholeNumber('limit', options.limit, 100, 1);
     const { queue } = await this.#getProducer();
     const jobs = await this.#bounded(queue.getFailed(offset, offset + limit - 1), 'listing the failed jobs');
     return jobs.filter((job): job is BullJob => job !== undefined).map(toDeadLetter);
@@ -418,7 +454,7 @@ export class BullMqScalekitQueue implements ScalekitQueue {
     act: (job: BullJob) => Promise<void>,
   ): Promise<ScalekitDeadLetterResult> {
     if (target !== 'all' && (!Array.isArray(target) || target.some((id) => typeof id !== 'string' || id === ''))) {
-      throw invalid("dead-letter operations take 'all' or an array of event ids");
+      throw check.error("dead-letter operations take 'all' or an array of event ids");
     }
     const { queue } = await this.#getProducer();
     const result: ScalekitDeadLetterResult = { done: [], notFound: [] };
@@ -563,16 +599,6 @@ function isCount(value: unknown, min: number): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= min;
 }
 
-function count(value: unknown, fallback: number, name: string, min = 1): number {
-  if (value === undefined) {
-    return fallback;
-  }
-  if (!isCount(value, min)) {
-    throw invalid(`\`${name}\` must be a whole number ≥ ${min} (got ${String(value)})`);
-  }
-  return value;
-}
-
 function keep(value: unknown, fallback: BullMqKeepJobs, name: string): BullMqKeepJobs {
   if (value === undefined) {
     return fallback;
@@ -594,7 +620,7 @@ function keep(value: unknown, fallback: BullMqKeepJobs, name: string): BullMqKee
 }
 
 function invalid(message: string): ScalekitWebhookError {
-  return new ScalekitWebhookError('invalid_options', `BullMqScalekitQueue ${message}`);
+  return check.error(message);
 }
 
 /**

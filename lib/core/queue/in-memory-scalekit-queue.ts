@@ -1,4 +1,5 @@
-import { ScalekitWebhookError } from '../errors.js';
+import type { ScalekitWebhookError } from '../errors.js';
+import { OptionsChecker } from '../options.js';
 import {
   type ScalekitJobProcessor,
   type ScalekitQueue,
@@ -9,13 +10,26 @@ import {
 } from './scalekit-queue.js';
 
 export interface InMemoryScalekitQueueOptions {
-  /** Jobs run at the same time. Default 10. */
+  /**
+   * Jobs run at the same time.
+   * @default 10
+   */
   concurrency?: number;
-  /** Attempts per job, the first included. Default 3. */
+  /**
+   * Attempts per job, the first included.
+   * @default 3
+   */
   attempts?: number;
-  /** Delay before the first retry, doubled for each later one. Default 1000 ms. */
+  /**
+   * Delay before the first retry, in milliseconds, doubled for each later one.
+   * @default 1000
+   */
   backoffMs?: number;
 }
+
+/** Defaults of {@link InMemoryScalekitQueueOptions}, declared once. */
+const DEFAULTS = { concurrency: 10, attempts: 3, backoffMs: 1000 } as const;
+const check = new OptionsChecker('InMemoryScalekitQueue:');
 
 interface Entry {
   readonly key: string;
@@ -48,13 +62,10 @@ export class InMemoryScalekitQueue implements ScalekitQueue {
   #stopped = false;
 
   constructor(options: InMemoryScalekitQueueOptions = {}) {
-    const { concurrency = 10, attempts = 3, backoffMs = 1000 } = options ?? {};
-    this.#concurrency = positiveInteger(concurrency, 'concurrency');
-    this.#attempts = positiveInteger(attempts, 'attempts');
-    if (typeof backoffMs !== 'number' || !Number.isFinite(backoffMs) || backoffMs < 0) {
-      throw invalid(`backoffMs must be a number of milliseconds ≥ 0 (got ${String(backoffMs)})`);
-    }
-    this.#backoffMs = backoffMs;
+    const { concurrency, attempts, backoffMs } = options ?? {};
+    this.#concurrency = check.positiveWholeNumber('concurrency', concurrency, DEFAULTS.concurrency);
+    this.#attempts = check.positiveWholeNumber('attempts', attempts, DEFAULTS.attempts);
+    this.#backoffMs = check.nonNegativeMilliseconds('backoffMs', backoffMs, DEFAULTS.backoffMs);
   }
 
   /** Whether workers were started and the queue is not stopped. */
@@ -178,13 +189,6 @@ export class InMemoryScalekitQueue implements ScalekitQueue {
   }
 }
 
-function positiveInteger(value: unknown, name: string): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
-    throw invalid(`${name} must be a positive whole number (got ${String(value)})`);
-  }
-  return value;
-}
-
 function invalid(message: string): ScalekitWebhookError {
-  return new ScalekitWebhookError('invalid_options', `InMemoryScalekitQueue: ${message}`);
+  return check.error(message);
 }
