@@ -11,10 +11,9 @@ import {
   signedContentHmac,
   TIMESTAMP_PATTERN as TIMESTAMP,
   V1_ENTRY_LENGTH,
+  type SignatureHeaderNames,
   V1_SIGNATURE_PATTERN as V1_SIGNATURE,
-  WEBHOOK_ID_HEADER,
-  WEBHOOK_SIGNATURE_HEADER,
-  WEBHOOK_TIMESTAMP_HEADER,
+  WEBHOOK_HEADERS,
 } from './protocol.js';
 import { parseSecrets, type ScalekitSigningKey } from './secret.js';
 
@@ -31,6 +30,11 @@ export interface ScalekitVerifierOptions {
    * @default Date.now
    */
   now?: () => number;
+  /**
+   * The scheme's header names. Interceptor calls are signed the same way under `interceptor-*` headers.
+   * @default WEBHOOK_HEADERS (`webhook-id`, `webhook-timestamp`, `webhook-signature`)
+   */
+  headerNames?: SignatureHeaderNames;
 }
 
 export interface VerifiedScalekitDelivery {
@@ -54,11 +58,13 @@ export class ScalekitWebhookVerifier {
   readonly #keys: readonly ScalekitSigningKey[];
   readonly #toleranceSeconds: number;
   readonly #now: () => number;
+  readonly #names: SignatureHeaderNames;
 
   constructor(options: ScalekitVerifierOptions) {
     this.#keys = parseSecrets(options?.secret);
     this.#toleranceSeconds = checkTolerance(options.toleranceSeconds);
     this.#now = options.now ?? Date.now;
+    this.#names = options.headerNames ?? WEBHOOK_HEADERS;
   }
 
   get toleranceSeconds(): number {
@@ -70,24 +76,25 @@ export class ScalekitWebhookVerifier {
    * or throws a {@link ScalekitWebhookError} whose `code` says which check failed.
    */
   verify(payload: Buffer | Uint8Array | string, headers: ScalekitHeadersInput): VerifiedScalekitDelivery {
-    const { webhookId, timestamp, signatures } = readDeliveryHeaders(headers);
+    const names = this.#names;
+    const { webhookId, timestamp, signatures } = readDeliveryHeaders(headers, names);
     const rawTimestamp = String(timestamp);
 
     const nowSeconds = Math.floor(this.#now() / 1000);
     if (nowSeconds - timestamp > this.#toleranceSeconds) {
       throw new ScalekitWebhookError(
         'timestamp_too_old',
-        `webhook-timestamp is ${nowSeconds - timestamp}s in the past, beyond the ${this.#toleranceSeconds}s tolerance (replayed or delayed delivery, or a slow clock here)`,
+        `${names.timestamp} is ${nowSeconds - timestamp}s in the past, beyond the ${this.#toleranceSeconds}s tolerance (replayed or delayed delivery, or a slow clock here)`,
       );
     }
     if (timestamp - nowSeconds > this.#toleranceSeconds) {
       throw new ScalekitWebhookError(
         'timestamp_too_new',
-        `webhook-timestamp is ${timestamp - nowSeconds}s in the future, beyond the ${this.#toleranceSeconds}s tolerance (check this server's clock)`,
+        `${names.timestamp} is ${timestamp - nowSeconds}s in the future, beyond the ${this.#toleranceSeconds}s tolerance (check this server's clock)`,
       );
     }
 
-    const candidates = decodeV1Signatures(signatures);
+    const candidates = decodeV1Signatures(signatures, names.signature);
     if (candidates.length > 0) {
       for (const key of this.#keys) {
         const expected = signedContentHmac(key.bytes, webhookId, rawTimestamp, payload);
@@ -101,7 +108,7 @@ export class ScalekitWebhookVerifier {
     throw new ScalekitWebhookError(
       'no_matching_signature',
       candidates.length === 0
-        ? 'webhook-signature has no well-formed v1 entry'
+        ? `${names.signature} has no well-formed v1 entry`
         : `none of the ${candidates.length} v1 signature(s) matches the raw body with the configured secret(s)`,
     );
   }
@@ -119,7 +126,11 @@ interface DeliveryHeaders {
 }
 
 /** Strict header parsing: missing (all names listed), empty, duplicated, oversized and malformed values fail. */
-export function readDeliveryHeaders(headers: ScalekitHeadersInput): DeliveryHeaders {
+export function readDeliveryHeaders(
+  headers: ScalekitHeadersInput,
+  names: SignatureHeaderNames = WEBHOOK_HEADERS,
+): DeliveryHeaders {
+  const { id: WEBHOOK_ID_HEADER, timestamp: WEBHOOK_TIMESTAMP_HEADER, signature: WEBHOOK_SIGNATURE_HEADER } = names;
   if (headers === null || typeof headers !== 'object') {
     throw new ScalekitWebhookError('missing_headers', 'No headers were given to the verifier', {
       problems: [WEBHOOK_ID_HEADER, WEBHOOK_TIMESTAMP_HEADER, WEBHOOK_SIGNATURE_HEADER].map(
@@ -140,7 +151,7 @@ export function readDeliveryHeaders(headers: ScalekitHeadersInput): DeliveryHead
       .map(([name]) => `${name} header is missing`);
     throw new ScalekitWebhookError(
       'missing_headers',
-      `Missing ${missing.length === 3 ? 'all webhook headers' : missing.join(', ')}`,
+      `Missing ${missing.length === 3 ? `all ${WEBHOOK_ID_HEADER.replace(/-id$/, '')} headers` : missing.join(', ')}`,
       {
         problems: missing,
       },
@@ -197,10 +208,10 @@ function single(name: string, value: unknown): string {
 }
 
 /** Decodes the well-formed `v1` entries; malformed entries and other versions are skipped, not fatal. */
-function decodeV1Signatures(header: string): Buffer[] {
+function decodeV1Signatures(header: string, headerName: string): Buffer[] {
   const entries = header.split(' ').filter((entry) => entry.length > 0);
   if (entries.length > MAX_SIGNATURE_ENTRIES) {
-    throw invalidHeader(`${WEBHOOK_SIGNATURE_HEADER} has ${entries.length} entries (at most ${MAX_SIGNATURE_ENTRIES})`);
+    throw invalidHeader(`${headerName} has ${entries.length} entries (at most ${MAX_SIGNATURE_ENTRIES})`);
   }
   const decoded: Buffer[] = [];
   for (const entry of entries) {
