@@ -5,6 +5,8 @@ import {
   redactScalekitPayload,
   ScalekitWebhookError,
 } from './core/index.js';
+import { describeError } from './core/describe-error.js';
+import { LogLimiter } from './core/log-limiter.js';
 import type { ScalekitQueue, ScalekitQueuedDelivery } from './core/queue/index.js';
 import { ScalekitEventDispatcher } from './scalekit-event.dispatcher.js';
 import { SCALEKIT_LOGGER_CONTEXT } from './scalekit-webhook.constants.js';
@@ -31,6 +33,7 @@ export class ScalekitEventProcessor implements BeforeApplicationShutdown, OnAppl
   private onDrained: (() => void) | undefined;
   private readonly held = new Set<IdempotencyTicket>();
   private closing = false;
+  private readonly refusals = new LogLimiter();
 
   constructor(
     @Inject(ScalekitEventDispatcher) private readonly dispatcher: ScalekitEventDispatcher,
@@ -136,6 +139,30 @@ export class ScalekitEventProcessor implements BeforeApplicationShutdown, OnAppl
     }
   }
 
+  /**
+   * Logs a verified delivery that is answered with an error: its status, reason and the ids known (the event id
+   * once parsed), at most a few lines per reason and minute; never the payload. Handler failures and failed
+   * enqueues are logged where they happen, so they are not repeated here.
+   */
+  reportRefusal(error: unknown, delivery: ScalekitDelivery, eventId: string | undefined): void {
+    if (
+      !(error instanceof ScalekitWebhookError) ||
+      error.code === 'handler_failed' ||
+      error.code === 'queue_unavailable'
+    ) {
+      return;
+    }
+    const suppressed = this.refusals.take(error.code);
+    if (suppressed === undefined) {
+      return;
+    }
+    const event = eventId === undefined ? '' : ` (event ${JSON.stringify(eventId.slice(0, 100))})`;
+    const more = suppressed > 0 ? ` [${suppressed} more ${error.code} refusal(s) not logged]` : '';
+    this.logger.warn(
+      `Refused delivery ${JSON.stringify(delivery.webhookId.slice(0, 100))}${event} with ${error.status} ${error.code}: ${describeError(error)}${more}`,
+    );
+  }
+
   async beforeApplicationShutdown(): Promise<void> {
     this.closing = true;
     if (this.active === 0) {
@@ -187,5 +214,5 @@ function toQueuedDelivery(delivery: ScalekitDelivery): ScalekitQueuedDelivery {
 }
 
 function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return describeError(error);
 }

@@ -1,3 +1,4 @@
+import { describeError } from '../describe-error.js';
 import { ScalekitWebhookError } from '../errors.js';
 import type { IdempotencyStore } from './idempotency-store.js';
 
@@ -75,7 +76,7 @@ export class IdempotencyGate {
       }
       throw new ScalekitWebhookError(
         'store_unavailable',
-        `idempotency store ${operation} failed: ${error instanceof Error ? error.message : String(error)}`,
+        `idempotency store ${operation} failed: ${describeError(error)}`,
         { cause: error, headers: { 'Retry-After': this.#retryAfterSeconds } },
       );
     }
