@@ -86,6 +86,7 @@ export class ScalekitEventProcessor implements BeforeApplicationShutdown, OnAppl
       this.held.add(ticket);
     }
     const processing = this.config.processing;
+    const stopRenewing = ticket ? this.keepAlive(ticket) : undefined;
     try {
       if (processing.mode === 'queue') {
         await this.enqueue(processing.queue, event, delivery);
@@ -93,11 +94,50 @@ export class ScalekitEventProcessor implements BeforeApplicationShutdown, OnAppl
         await this.dispatcher.dispatch(event, delivery, request);
       }
     } catch (error) {
+      stopRenewing?.();
       await this.end(ticket, 'release', event);
       throw error;
     }
+    stopRenewing?.();
     await this.end(ticket, 'complete', event);
     return processing.mode === 'queue' ? 'queued' : 'processed';
+  }
+
+  /**
+   * Renews the claim every third of the lease while its delivery is processed, so that the lease only runs out for a
+   * process that died: a retry arriving while a slow handler still runs gets 409, not a second run. Returns the stop
+   * function. A renewal that fails (store unreachable) is retried at the next tick; one that finds the claim lost
+   * stops and says so.
+   */
+  private keepAlive(ticket: IdempotencyTicket): () => void {
+    const leaseMs = this.config.idempotency!.options.leaseMs;
+    let failing = false;
+    const timer = setInterval(
+      () => {
+        ticket.renew().then(
+          (held) => {
+            failing = false;
+            if (!held) {
+              clearInterval(timer);
+              if (this.held.has(ticket)) {
+                this.logger.warn(
+                  `Lost the claim on event ${ticket.key} while its handlers run: a retry may run them again`,
+                );
+              }
+            }
+          },
+          (error: unknown) => {
+            if (!failing) {
+              failing = true;
+              this.logger.warn(`Could not renew the claim on event ${ticket.key}: ${errorMessage(error)}`);
+            }
+          },
+        );
+      },
+      Math.max(50, Math.floor(leaseMs / 3)),
+    );
+    timer.unref();
+    return () => clearInterval(timer);
   }
 
   private async enqueue(queue: ScalekitQueue, event: AnyScalekitEvent, delivery: ScalekitDelivery): Promise<void> {
@@ -127,7 +167,7 @@ export class ScalekitEventProcessor implements BeforeApplicationShutdown, OnAppl
     try {
       if (!(await ticket[how]()) && how === 'complete') {
         this.logger.warn(
-          `Event ${event.id} finished after its claim expired and another delivery claimed it: it may run twice. Raise idempotency.leaseSeconds above your slowest handler`,
+          `Event ${event.id} finished after its claim was lost (not renewed for a whole lease: the store was unreachable or the event loop blocked) and another delivery claimed it: it may run twice`,
         );
       }
     } catch (error) {

@@ -195,6 +195,68 @@ export function describeIdempotencyStoreContract(
       expect(await store.claim(key, LONG_MS)).toEqual({ status: 'done' });
     });
 
+    // Renewal: a live process keeps its claim for as long as its handlers run; only a crash lets the lease expire.
+    function renew(k: string, token: string, leaseMs: number): Promise<boolean> {
+      expect(typeof store.renew).toBe('function');
+      return store.renew!(k, token, leaseMs);
+    }
+
+    it('renew extends a held claim past its first lease', async () => {
+      const token = await claimOk(key, shortMs);
+      for (let i = 0; i < 3; i++) {
+        await h.advance(shortMs / 2);
+        expect(await renew(key, token, shortMs)).toBe(true);
+      }
+      // 1.5 leases have passed: without the renewals the key would be claimable.
+      expect(await store.claim(key, LONG_MS)).toEqual({ status: 'in-flight' });
+      expect(await store.complete(key, token, LONG_MS)).toBe(true);
+      expect(await store.claim(key, LONG_MS)).toEqual({ status: 'done' });
+    });
+
+    it('a renewed claim still expires when renewals stop (a crashed process)', async () => {
+      const token = await claimOk(key, shortMs);
+      await h.advance(shortMs / 2);
+      expect(await renew(key, token, shortMs)).toBe(true);
+      await h.advance(shortMs + slackMs);
+      expect((await store.claim(key, LONG_MS)).status).toBe('claimed');
+    });
+
+    it('renew never revives a completed claim', async () => {
+      const token = await claimOk();
+      await store.complete(key, token, shortMs);
+      expect(await renew(key, token, LONG_MS)).toBe(false);
+      expect(await store.claim(key, LONG_MS)).toEqual({ status: 'done' });
+      await h.advance(shortMs + slackMs);
+      // The done TTL was not replaced by a lease either.
+      expect((await store.claim(key, LONG_MS)).status).toBe('claimed');
+    });
+
+    it('renew never revives a released claim', async () => {
+      const token = await claimOk();
+      await store.release(key, token);
+      expect(await renew(key, token, LONG_MS)).toBe(false);
+      expect((await store.claim(key, LONG_MS)).status).toBe('claimed');
+    });
+
+    it("renew never revives an expired claim, nor touches the next claimer's", async () => {
+      const first = await claimOk(key, shortMs);
+      await h.advance(shortMs + slackMs);
+      expect(await renew(key, first, LONG_MS)).toBe(false);
+      const second = await claimOk(key, shortMs);
+      expect(await renew(key, first, LONG_MS)).toBe(false);
+      await h.advance(shortMs + slackMs);
+      // The second claim kept its own (short) lease: the stale renewal did not extend it.
+      expect((await store.claim(key, LONG_MS)).status).toBe('claimed');
+      expect(await store.release(key, second)).toBe(false);
+    });
+
+    it('renew rejects bad arguments with invalid_options', async () => {
+      const token = await claimOk();
+      await expect(renew('', token, LONG_MS)).rejects.toMatchObject({ code: 'invalid_options' });
+      await expect(renew(key, '', LONG_MS)).rejects.toMatchObject({ code: 'invalid_options' });
+      await expect(renew(key, token, 0)).rejects.toMatchObject({ code: 'invalid_options' });
+    });
+
     it('lets exactly one of 200 concurrent claimers win', async () => {
       const peers = h.peers ?? [store];
       const results = await Promise.all(

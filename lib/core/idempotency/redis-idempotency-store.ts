@@ -67,6 +67,15 @@ end
 return 0
 `;
 
+/** KEYS[1] key; ARGV[1] token, ARGV[2] lease in ms. Returns 1 when the claim was extended (still held by the token). */
+const RENEW_LUA = `
+if redis.call('GET', KEYS[1]) == 'in-flight:' .. ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+`;
+
 interface Script {
   readonly lua: string;
   readonly sha: string;
@@ -79,6 +88,7 @@ function script(lua: string): Script {
 const CLAIM = script(CLAIM_LUA);
 const COMPLETE = script(COMPLETE_LUA);
 const RELEASE = script(RELEASE_LUA);
+const RENEW = script(RENEW_LUA);
 
 type ScriptClient = RedisIdempotencyClient;
 
@@ -165,6 +175,13 @@ export class RedisIdempotencyStore implements IdempotencyStore {
     checkKey(key);
     checkToken(token);
     return Number(await this.#run(RELEASE, this.#keyPrefix + key, token)) === 1;
+  }
+
+  async renew(key: string, token: string, leaseMs: number): Promise<boolean> {
+    checkKey(key);
+    checkToken(token);
+    const lease = checkDuration(leaseMs, 'leaseMs');
+    return Number(await this.#run(RENEW, this.#keyPrefix + key, token, lease)) === 1;
   }
 
   /** Closes the client the store created from `connection`; a client passed as `client` stays open. */
