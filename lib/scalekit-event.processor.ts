@@ -33,6 +33,8 @@ export class ScalekitEventProcessor implements BeforeApplicationShutdown, OnAppl
   private onDrained: (() => void) | undefined;
   private readonly held = new Set<IdempotencyTicket>();
   private closing = false;
+  /** Deliveries not answered yet: each entry answers its delivery at once with the given error. */
+  private readonly open = new Set<(error: ScalekitWebhookError) => void>();
   private readonly refusals = new LogLimiter();
 
   constructor(
@@ -56,13 +58,41 @@ export class ScalekitEventProcessor implements BeforeApplicationShutdown, OnAppl
       });
     }
     this.active++;
-    try {
-      return await this.run(event, delivery, request);
-    } finally {
+    // The work goes on after an early answer (deadline, shutdown): it counts as active until it settles, and it
+    // completes or releases its claim itself.
+    const work = this.run(event, delivery, request).finally(() => {
       if (--this.active === 0) {
         this.onDrained?.();
       }
+    });
+    let answerNow!: (error: ScalekitWebhookError) => void;
+    const early = new Promise<never>((_, reject) => (answerNow = reject));
+    const timer = setTimeout(() => answerNow(this.stillRunning(event, delivery)), this.config.responseTimeoutMs);
+    timer.unref();
+    this.open.add(answerNow);
+    try {
+      return await Promise.race([work, early]);
+    } finally {
+      clearTimeout(timer);
+      this.open.delete(answerNow);
+      work.catch(() => {}); // its failure was answered, or logged where it happened
     }
+  }
+
+  /** The answer to a delivery still being processed at the response deadline: 503, Scalekit retries it. */
+  private stillRunning(event: AnyScalekitEvent, delivery: ScalekitDelivery): ScalekitWebhookError {
+    const retryAfter = String(
+      Math.max(1, Math.min(10, Math.ceil((this.config.idempotency?.options.leaseMs ?? 5000) / 1000))),
+    );
+    const what = this.queued ? 'its enqueue' : 'its handlers';
+    this.logger.warn(
+      `Event ${event.id} (${event.type}) still running after ${this.config.responseTimeoutMs} ms (responseTimeoutSeconds): answered 503, Scalekit will retry; ${what} go on${this.config.idempotency ? ' with the claim kept, so the retry is acknowledged once they succeed' : ''}`,
+    );
+    return new ScalekitWebhookError(
+      'handler_timeout',
+      `delivery ${delivery.webhookId} of event ${event.id} still running after ${this.config.responseTimeoutMs} ms`,
+      { headers: { 'Retry-After': retryAfter } },
+    );
   }
 
   private async run(
@@ -188,6 +218,7 @@ export class ScalekitEventProcessor implements BeforeApplicationShutdown, OnAppl
     if (
       !(error instanceof ScalekitWebhookError) ||
       error.code === 'handler_failed' ||
+      error.code === 'handler_timeout' ||
       error.code === 'queue_unavailable'
     ) {
       return;
@@ -224,6 +255,16 @@ export class ScalekitEventProcessor implements BeforeApplicationShutdown, OnAppl
     if (drained) {
       return;
     }
+    // The HTTP server only closes once every open request is answered: answer those still waiting (503, Scalekit
+    // retries), even when their handlers never settle.
+    for (const answerNow of [...this.open]) {
+      answerNow(
+        new ScalekitWebhookError('shutting_down', 'the application shut down before the delivery was processed', {
+          headers: { 'Retry-After': '5' },
+        }),
+      );
+    }
+    this.open.clear();
     for (const ticket of [...this.held]) {
       this.held.delete(ticket);
       await ticket.release().then(

@@ -25,6 +25,12 @@ export type ScalekitProcessingConfig =
 
 const DEFAULT_IDEMPOTENCY_TTL_SECONDS = 86_400;
 const DEFAULT_IDEMPOTENCY_LEASE_SECONDS = 60;
+/**
+ * Scalekit counts a delivery as failed when it has no answer within 10 seconds. 8 leaves 2 seconds for the network,
+ * the verification before and the answer after, so that a slow delivery gets a 503 it can act on rather than a
+ * timeout that Scalekit would also count against the endpoint.
+ */
+const DEFAULT_RESPONSE_TIMEOUT_SECONDS = 8;
 
 /**
  * The checked settings of one registration. Built once at start-up from the module options, so a bad secret,
@@ -36,6 +42,8 @@ export class ScalekitWebhookConfig {
   /** Absent when idempotency is off. */
   readonly idempotency: IdempotencyGate | undefined;
   readonly shutdownTimeoutMs: number;
+  /** How long a delivery may wait for its processing before it is answered 503 (the work goes on). */
+  readonly responseTimeoutMs: number;
   readonly processing: ScalekitProcessingConfig;
 
   constructor(
@@ -57,6 +65,8 @@ export class ScalekitWebhookConfig {
       throw invalid(`maxBodyBytes must be a positive whole number of bytes (got ${String(options.maxBodyBytes)})`);
     }
     this.shutdownTimeoutMs = seconds(options.shutdownTimeoutSeconds, 10, 'shutdownTimeoutSeconds') * 1000;
+    this.responseTimeoutMs =
+      seconds(options.responseTimeoutSeconds, DEFAULT_RESPONSE_TIMEOUT_SECONDS, 'responseTimeoutSeconds') * 1000;
     this.idempotency = options.idempotency === false ? undefined : this.buildGate(options.idempotency ?? {});
     this.processing = buildProcessing(options.processing);
     if (!receiver && (this.processing.mode !== 'queue' || !this.processing.workers)) {
@@ -103,6 +113,7 @@ export class ScalekitWebhookConfig {
         ? { store: this.idempotency.store.constructor.name, ...this.idempotency.options }
         : false,
       shutdownTimeoutMs: this.shutdownTimeoutMs,
+      responseTimeoutMs: this.responseTimeoutMs,
       // Shown only when they differ from the defaults (inline processing, with an endpoint).
       ...(this.processing.mode === 'queue'
         ? {

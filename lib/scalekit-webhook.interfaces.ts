@@ -51,6 +51,13 @@ export interface ScalekitWebhookModuleOptions {
    * how long workers may finish their active jobs before returning them). Default 10.
    */
   shutdownTimeoutSeconds?: number;
+  /**
+   * Longest time a delivery waits for its handlers (inline) or its claim and enqueue (queue mode) before it is
+   * answered `503` with `Retry-After` (Scalekit wants an answer within 10 seconds). Handlers still running then go
+   * on, their claim renewed; once they succeed the event is done and Scalekit's retry gets `200` without a second run.
+   * Default 8.
+   */
+  responseTimeoutSeconds?: number;
   /** `'inline'` (default): handlers run before the answer (200). Queue mode: answer 202 at once, handlers run in workers. */
   processing?: 'inline' | ScalekitQueueProcessingOptions;
 }
