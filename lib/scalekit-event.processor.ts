@@ -33,6 +33,9 @@ export class ScalekitEventProcessor implements BeforeApplicationShutdown, OnAppl
   private onDrained: (() => void) | undefined;
   private readonly held = new Set<IdempotencyTicket>();
   private closing = false;
+  /** When the idempotency store stopped answering (undefined while it answers), and deliveries refused since. */
+  private storeDownSince: number | undefined;
+  private refusedWhileDown = 0;
   /** Deliveries not answered yet: each entry answers its delivery at once with the given error. */
   private readonly open = new Set<(error: ScalekitWebhookError) => void>();
   private readonly refusals = new LogLimiter();
@@ -103,9 +106,7 @@ export class ScalekitEventProcessor implements BeforeApplicationShutdown, OnAppl
     if (Logger.isLevelEnabled('debug')) {
       this.logger.debug(`Received ${event.type} ${event.id}: ${JSON.stringify(redactScalekitPayload(event))}`);
     }
-    const ticket = this.config.idempotency
-      ? await this.config.idempotency.enter(event.id || delivery.webhookId)
-      : undefined;
+    const ticket = this.config.idempotency ? await this.enter(event, delivery) : undefined;
     if (ticket === 'duplicate') {
       this.logger.debug(
         `Event ${event.id} (${event.type}) was already processed: acknowledged without running handlers`,
@@ -170,13 +171,58 @@ export class ScalekitEventProcessor implements BeforeApplicationShutdown, OnAppl
     return () => clearInterval(timer);
   }
 
+  /** Claims the event, noting whether the store answered (for the outage log lines). */
+  private async enter(event: AnyScalekitEvent, delivery: ScalekitDelivery): Promise<IdempotencyTicket | 'duplicate'> {
+    try {
+      const ticket = await this.config.idempotency!.enter(event.id || delivery.webhookId);
+      this.storeAnswered();
+      return ticket;
+    } catch (error) {
+      if (error instanceof ScalekitWebhookError && error.code === 'store_unavailable') {
+        this.storeFailed(error, event.id);
+      } else {
+        this.storeAnswered(); // in_flight: the store did answer
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * One error line when the idempotency store stops answering, one line when it answers again (with how many
+   * deliveries were refused meanwhile): not one per delivery.
+   */
+  private storeFailed(error: unknown, eventId: string): void {
+    if (this.storeDownSince === undefined) {
+      this.storeDownSince = Date.now();
+      this.refusedWhileDown = 0;
+      this.logger.error(
+        `Idempotency store unreachable (${errorMessage(error)}): deliveries are answered 503 store_unavailable with Retry-After until it is back (first refused: event ${JSON.stringify(eventId.slice(0, 100))})`,
+      );
+    }
+    this.refusedWhileDown++;
+  }
+
+  private storeAnswered(): void {
+    if (this.storeDownSince === undefined) {
+      return;
+    }
+    const seconds = ((Date.now() - this.storeDownSince) / 1000).toFixed(1);
+    this.storeDownSince = undefined;
+    this.logger.log(
+      `Idempotency store reachable again after ${seconds} s; ${this.refusedWhileDown} delivery(ies) were answered 503 meanwhile (Scalekit retries them)`,
+    );
+  }
+
   private async enqueue(queue: ScalekitQueue, event: AnyScalekitEvent, delivery: ScalekitDelivery): Promise<void> {
     try {
       await queue.enqueue({ event, delivery: toQueuedDelivery(delivery) });
     } catch (error) {
-      this.logger.error(
-        `Could not enqueue event ${event.id} (${event.type}): ${errorMessage(error)}; answered 503, Scalekit will retry`,
-      );
+      const suppressed = this.refusals.take('queue_unavailable');
+      if (suppressed !== undefined) {
+        this.logger.error(
+          `Could not enqueue event ${event.id} (${event.type}): ${errorMessage(error)}; answered 503, Scalekit will retry${suppressed > 0 ? ` [${suppressed} more failed enqueue(s) not logged]` : ''}`,
+        );
+      }
       throw new ScalekitWebhookError('queue_unavailable', `enqueue of ${event.id} failed: ${errorMessage(error)}`, {
         cause: error,
         headers: { 'Retry-After': '5' },
@@ -219,6 +265,7 @@ export class ScalekitEventProcessor implements BeforeApplicationShutdown, OnAppl
       !(error instanceof ScalekitWebhookError) ||
       error.code === 'handler_failed' ||
       error.code === 'handler_timeout' ||
+      error.code === 'store_unavailable' ||
       error.code === 'queue_unavailable'
     ) {
       return;
