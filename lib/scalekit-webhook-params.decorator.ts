@@ -1,5 +1,7 @@
 import { createParamDecorator, type ExecutionContext, Logger } from '@nestjs/common';
+import { describeError } from './core/describe-error.js';
 import { parseScalekitEventPayload, ScalekitWebhookError } from './core/index.js';
+import { LogLimiter } from './core/log-limiter.js';
 import { SCALEKIT_DELIVERY_KEY, SCALEKIT_LOGGER_CONTEXT } from './scalekit-webhook.constants.js';
 import { ScalekitWebhookHttpException } from './scalekit-webhook.exception.js';
 import type { ScalekitWebhookRequest } from './scalekit-webhook.guard.js';
@@ -8,6 +10,7 @@ const logger = new Logger(SCALEKIT_LOGGER_CONTEXT);
 /** Routes already reported, so that a misconfigured route logs its fix once, not once per request. */
 const reported = new Set<string>();
 const MAX_REPORTED = 100;
+const refusals = new LogLimiter();
 
 /**
  * The verified delivery the guard left on the request. Without it the request was never verified (the route lacks
@@ -33,10 +36,18 @@ function verifiedDelivery(context: ExecutionContext, decorator: string) {
  * (400 with the list of problems otherwise). On a route without the guard it refuses with 500.
  */
 export const ScalekitWebhookEvent = createParamDecorator((_data: unknown, context: ExecutionContext) => {
-  const { request } = verifiedDelivery(context, '@ScalekitWebhookEvent()');
+  const { request, delivery } = verifiedDelivery(context, '@ScalekitWebhookEvent()');
   try {
     return parseScalekitEventPayload(request.rawBody ?? Buffer.alloc(0));
   } catch (error) {
+    // A verified delivery refused on your own route is logged like on the built-in one (never the payload).
+    const code = error instanceof ScalekitWebhookError ? error.code : 'invalid_payload';
+    const suppressed = refusals.take(code);
+    if (suppressed !== undefined) {
+      logger.warn(
+        `Refused delivery ${JSON.stringify(delivery.webhookId.slice(0, 100))} with 400 ${code}: ${describeError(error)}${suppressed > 0 ? ` [${suppressed} more ${code} refusal(s) not logged]` : ''}`,
+      );
+    }
     throw ScalekitWebhookHttpException.from(error);
   }
 });

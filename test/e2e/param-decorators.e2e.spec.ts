@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Controller, HttpCode, Post } from '@nestjs/common';
+import { Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
 import {
   type AnyScalekitEvent,
   type ScalekitDelivery,
   ScalekitWebhookDelivery,
   ScalekitWebhookEvent,
+  ScalekitWebhookGuard,
   ScalekitWebhookModule,
 } from 'nestjs-scalekit-webhooks';
 import { PLATFORMS, startApp, type TestApp } from '../support/app.js';
@@ -36,13 +37,24 @@ class UnguardedController {
   }
 }
 
+@Controller('guarded')
+class GuardedController {
+  @Post('event')
+  @HttpCode(200)
+  @UseGuards(ScalekitWebhookGuard)
+  event(@ScalekitWebhookEvent() event: AnyScalekitEvent) {
+    reached.push(event);
+    return { ok: true };
+  }
+}
+
 describe.each(PLATFORMS)('param decorators without the guard (%s)', (platform) => {
   let t: TestApp;
 
   beforeAll(async () => {
     t = await startApp(platform, {
       imports: [ScalekitWebhookModule.forRoot({ secret: SECRET })],
-      controllers: [UnguardedController],
+      controllers: [UnguardedController, GuardedController],
     });
   });
   afterAll(async () => {
@@ -70,6 +82,17 @@ describe.each(PLATFORMS)('param decorators without the guard (%s)', (platform) =
       expect(reached).toHaveLength(0);
     },
   );
+
+  it('on a guarded route, a verified delivery with an invalid envelope is refused 400 and logged', async () => {
+    reached.length = 0;
+    const from = t.logger.lines.length;
+    const s = signed(eventOf('organization.created', { environment_id: null }), { id: 'msg_own_invalid' });
+    const response = await send(`${t.url}/guarded/event`, { body: s.rawBody, headers: s.headers });
+    expect(response.status).toBe(400);
+    expect(reached).toHaveLength(0);
+    const lines = t.logger.lines.slice(from).filter((l) => l.message.includes('msg_own_invalid'));
+    expect(lines.map((l) => [l.level, /invalid_payload/.test(l.message)])).toEqual([['warn', true]]);
+  });
 
   it('refuses even a correctly signed request: without the guard it was never verified', async () => {
     reached.length = 0;
