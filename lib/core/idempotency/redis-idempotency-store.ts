@@ -141,6 +141,8 @@ export class RedisIdempotencyStore implements IdempotencyStore {
   readonly #operationTimeoutMs: number;
   #client: Promise<ScriptClient> | undefined;
   #closed = false;
+  /** Whether the store's own client was connected once: from then on it fails fast instead of waiting to reconnect. */
+  #connectedOnce = false;
 
   constructor(options: RedisIdempotencyStoreOptions) {
     const {
@@ -286,7 +288,12 @@ export class RedisIdempotencyStore implements IdempotencyStore {
     onWait: (cancel: () => void) => void,
   ): Promise<unknown> {
     const client = await this.#getClient();
-    await whenReady(client as ObservableClient, onWait);
+    if (!(this.#ownsClient && this.#connectedOnce)) {
+      // Yours, or ours before its first connection: wait for the connection (within the time limit) rather than
+      // fail a delivery that arrives while the app is still connecting. Ours, once connected, has no offline queue:
+      // while Redis is down a command fails at once.
+      await whenReady(client as ObservableClient, onWait);
+    }
     try {
       return await client.evalsha(s.sha, 1, key, ...args);
     } catch (error) {
@@ -312,6 +319,9 @@ export class RedisIdempotencyStore implements IdempotencyStore {
         // Connection errors surface as failed operations (503, logged once per outage by the module); without a
         // listener ioredis would print each reconnection failure as an unhandled error event.
         client.on('error', () => {});
+        (client as unknown as { once(event: 'ready', listener: () => void): unknown }).once('ready', () => {
+          this.#connectedOnce = true;
+        });
         return client;
       });
       // A failed import is not cached: installing ioredis and retrying must work without a restart.
