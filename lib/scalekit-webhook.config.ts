@@ -31,6 +31,7 @@ const DEFAULT_IDEMPOTENCY_LEASE_SECONDS = 60;
  * timeout that Scalekit would also count against the endpoint.
  */
 const DEFAULT_RESPONSE_TIMEOUT_SECONDS = 8;
+const MAX_TIMER_MS = 2_147_483_647;
 
 /**
  * The checked settings of one registration. Built once at start-up from the module options, so a bad secret,
@@ -65,8 +66,11 @@ export class ScalekitWebhookConfig {
       throw invalid(`maxBodyBytes must be a positive whole number of bytes (got ${String(options.maxBodyBytes)})`);
     }
     this.shutdownTimeoutMs = seconds(options.shutdownTimeoutSeconds, 10, 'shutdownTimeoutSeconds') * 1000;
-    this.responseTimeoutMs =
-      seconds(options.responseTimeoutSeconds, DEFAULT_RESPONSE_TIMEOUT_SECONDS, 'responseTimeoutSeconds') * 1000;
+    // Capped at the largest delay a timer takes: a longer one would fire at once and answer every delivery 503.
+    this.responseTimeoutMs = Math.min(
+      seconds(options.responseTimeoutSeconds, DEFAULT_RESPONSE_TIMEOUT_SECONDS, 'responseTimeoutSeconds') * 1000,
+      MAX_TIMER_MS,
+    );
     this.idempotency = options.idempotency === false ? undefined : this.buildGate(options.idempotency ?? {});
     this.processing = buildProcessing(options.processing);
     if (!receiver && (this.processing.mode !== 'queue' || !this.processing.workers)) {
