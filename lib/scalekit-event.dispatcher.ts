@@ -8,6 +8,7 @@ import {
   ScalekitHandlerRegistry,
   ScalekitWebhookError,
 } from './core/index.js';
+import { describeError, stackOf } from './core/describe-error.js';
 import { SCALEKIT_LOGGER_CONTEXT } from './scalekit-webhook.constants.js';
 import type { ScalekitDelivery } from './scalekit-webhook.interfaces.js';
 
@@ -90,8 +91,8 @@ export class ScalekitEventDispatcher {
     }
     for (const { handler, error } of failures) {
       this.logger.error(
-        `Handler ${handler.name} failed for event ${event.id} (${event.type}): ${error instanceof Error ? error.message : String(error)}`,
-        error instanceof Error ? error.stack : undefined,
+        `Handler ${handler.name} failed for event ${event.id} (${event.type}): ${describeError(error)}`,
+        stackOf(error),
       );
     }
     throw new ScalekitWebhookError(

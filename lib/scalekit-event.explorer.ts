@@ -29,28 +29,44 @@ export class ScalekitEventExplorer implements OnModuleInit {
   onModuleInit(): void {
     const wrappers = [...this.discovery.getProviders(), ...this.discovery.getControllers()];
     const endpoints = this.checkRegistrations(wrappers.map((wrapper) => wrapper.instance));
+    // An instance reachable under several tokens (an alias, the same object given twice) is registered once.
+    const seen = new Set<object>();
     for (const wrapper of wrappers) {
-      if (wrapper.isAlias || !wrapper.metatype || typeof wrapper.metatype !== 'function') {
+      if (wrapper.isAlias) {
         continue;
       }
       const isStatic = wrapper.isDependencyTreeStatic();
-      const instance = wrapper.instance as Record<string, HandlerMethod> | undefined;
-      const prototype = (isStatic && instance ? Object.getPrototypeOf(instance) : wrapper.metatype.prototype) as
-        Record<string, HandlerMethod> | undefined;
-      if (!prototype || (isStatic && !instance)) {
+      // A static provider of any kind (class, useClass, useFactory, useValue) is found through its instance, whose
+      // prototype is its real class; a request-scoped or transient one has no instance yet: only a class can tell.
+      const instance = isStatic ? wrapper.instance : undefined;
+      if (isStatic && (instance === null || typeof instance !== 'object' || seen.has(instance))) {
         continue;
       }
+      if (!isStatic && (!wrapper.metatype || typeof wrapper.metatype !== 'function' || wrapper.inject)) {
+        continue;
+      }
+      if (instance) {
+        seen.add(instance);
+      }
+      const prototype = (instance ? Object.getPrototypeOf(instance) : wrapper.metatype!.prototype) as
+        Record<string, HandlerMethod> | null | undefined;
+      if (!prototype) {
+        continue;
+      }
+      const className = instance ? classNameOf(instance, wrapper.name) : wrapper.metatype!.name;
       for (const methodName of this.scanner.getAllMethodNames(prototype)) {
-        const entries = this.reflector.get<ScalekitEventHandlerMetadata[] | undefined>(
-          SCALEKIT_EVENT_HANDLER_METADATA,
-          prototype[methodName]!,
-        );
+        const method = prototype[methodName];
+        const entries =
+          typeof method === 'function'
+            ? this.reflector.get<ScalekitEventHandlerMetadata[] | undefined>(SCALEKIT_EVENT_HANDLER_METADATA, method)
+            : undefined;
         if (!entries) {
           continue;
         }
-        const name = `${wrapper.metatype.name}.${methodName}`;
-        const invoke = isStatic
-          ? (event: AnyScalekitEvent, delivery: ScalekitDelivery) => instance![methodName]!(event, delivery)
+        const name = `${className}.${methodName}`;
+        const target = instance as Record<string, HandlerMethod> | undefined;
+        const invoke = target
+          ? (event: AnyScalekitEvent, delivery: ScalekitDelivery) => target[methodName]!(event, delivery)
           : async (event: AnyScalekitEvent, delivery: ScalekitDelivery, scope: ScalekitHandlerScope) => {
               const scoped = await scope.resolve<Record<string, HandlerMethod>>(wrapper.token);
               return scoped[methodName]!(event, delivery);
@@ -121,4 +137,13 @@ export class ScalekitEventExplorer implements OnModuleInit {
 
 function samePath(a: string, b: string): boolean {
   return a.toLowerCase() === b.toLowerCase();
+}
+
+/** The class an instance was made from, for log lines; the provider's name when it has none (a plain object). */
+function classNameOf(instance: object, fallback: unknown): string {
+  const constructor = (instance as { constructor?: unknown }).constructor;
+  if (typeof constructor === 'function' && constructor !== Object && constructor.name) {
+    return constructor.name;
+  }
+  return String(fallback);
 }

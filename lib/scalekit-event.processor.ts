@@ -5,6 +5,8 @@ import {
   redactScalekitPayload,
   ScalekitWebhookError,
 } from './core/index.js';
+import { describeError } from './core/describe-error.js';
+import { LogLimiter } from './core/log-limiter.js';
 import type { ScalekitQueue, ScalekitQueuedDelivery } from './core/queue/index.js';
 import { ScalekitEventDispatcher } from './scalekit-event.dispatcher.js';
 import { SCALEKIT_LOGGER_CONTEXT } from './scalekit-webhook.constants.js';
@@ -31,6 +33,12 @@ export class ScalekitEventProcessor implements BeforeApplicationShutdown, OnAppl
   private onDrained: (() => void) | undefined;
   private readonly held = new Set<IdempotencyTicket>();
   private closing = false;
+  /** When the idempotency store stopped answering (undefined while it answers), and deliveries refused since. */
+  private storeDownSince: number | undefined;
+  private refusedWhileDown = 0;
+  /** Deliveries not answered yet: each entry answers its delivery at once with the given error. */
+  private readonly open = new Set<(error: ScalekitWebhookError) => void>();
+  private readonly refusals = new LogLimiter();
 
   constructor(
     @Inject(ScalekitEventDispatcher) private readonly dispatcher: ScalekitEventDispatcher,
@@ -53,13 +61,41 @@ export class ScalekitEventProcessor implements BeforeApplicationShutdown, OnAppl
       });
     }
     this.active++;
-    try {
-      return await this.run(event, delivery, request);
-    } finally {
+    // The work goes on after an early answer (deadline, shutdown): it counts as active until it settles, and it
+    // completes or releases its claim itself.
+    const work = this.run(event, delivery, request).finally(() => {
       if (--this.active === 0) {
         this.onDrained?.();
       }
+    });
+    let answerNow!: (error: ScalekitWebhookError) => void;
+    const early = new Promise<never>((_, reject) => (answerNow = reject));
+    const timer = setTimeout(() => answerNow(this.stillRunning(event, delivery)), this.config.responseTimeoutMs);
+    timer.unref();
+    this.open.add(answerNow);
+    try {
+      return await Promise.race([work, early]);
+    } finally {
+      clearTimeout(timer);
+      this.open.delete(answerNow);
+      work.catch(() => {}); // its failure was answered, or logged where it happened
     }
+  }
+
+  /** The answer to a delivery still being processed at the response deadline: 503, Scalekit retries it. */
+  private stillRunning(event: AnyScalekitEvent, delivery: ScalekitDelivery): ScalekitWebhookError {
+    const retryAfter = String(
+      Math.max(1, Math.min(10, Math.ceil((this.config.idempotency?.options.leaseMs ?? 5000) / 1000))),
+    );
+    const what = this.queued ? 'its enqueue' : 'its handlers';
+    this.logger.warn(
+      `Event ${event.id} (${event.type}) still running after ${this.config.responseTimeoutMs} ms (responseTimeoutSeconds): answered 503, Scalekit will retry; ${what} go on${this.config.idempotency ? ' with the claim kept, so the retry is acknowledged once they succeed' : ''}`,
+    );
+    return new ScalekitWebhookError(
+      'handler_timeout',
+      `delivery ${delivery.webhookId} of event ${event.id} still running after ${this.config.responseTimeoutMs} ms`,
+      { headers: { 'Retry-After': retryAfter } },
+    );
   }
 
   private async run(
@@ -70,9 +106,7 @@ export class ScalekitEventProcessor implements BeforeApplicationShutdown, OnAppl
     if (Logger.isLevelEnabled('debug')) {
       this.logger.debug(`Received ${event.type} ${event.id}: ${JSON.stringify(redactScalekitPayload(event))}`);
     }
-    const ticket = this.config.idempotency
-      ? await this.config.idempotency.enter(event.id || delivery.webhookId)
-      : undefined;
+    const ticket = this.config.idempotency ? await this.enter(event, delivery) : undefined;
     if (ticket === 'duplicate') {
       this.logger.debug(
         `Event ${event.id} (${event.type}) was already processed: acknowledged without running handlers`,
@@ -83,6 +117,7 @@ export class ScalekitEventProcessor implements BeforeApplicationShutdown, OnAppl
       this.held.add(ticket);
     }
     const processing = this.config.processing;
+    const stopRenewing = ticket ? this.keepAlive(ticket) : undefined;
     try {
       if (processing.mode === 'queue') {
         await this.enqueue(processing.queue, event, delivery);
@@ -90,20 +125,104 @@ export class ScalekitEventProcessor implements BeforeApplicationShutdown, OnAppl
         await this.dispatcher.dispatch(event, delivery, request);
       }
     } catch (error) {
+      stopRenewing?.();
       await this.end(ticket, 'release', event);
       throw error;
     }
+    stopRenewing?.();
     await this.end(ticket, 'complete', event);
     return processing.mode === 'queue' ? 'queued' : 'processed';
+  }
+
+  /**
+   * Renews the claim every third of the lease while its delivery is processed, so that the lease only runs out for a
+   * process that died: a retry arriving while a slow handler still runs gets 409, not a second run. Returns the stop
+   * function. A renewal that fails (store unreachable) is retried at the next tick; one that finds the claim lost
+   * stops and says so.
+   */
+  private keepAlive(ticket: IdempotencyTicket): () => void {
+    const leaseMs = this.config.idempotency!.options.leaseMs;
+    let failing = false;
+    const timer = setInterval(
+      () => {
+        ticket.renew().then(
+          (held) => {
+            failing = false;
+            if (!held) {
+              clearInterval(timer);
+              if (this.held.has(ticket)) {
+                this.logger.warn(
+                  `Lost the claim on event ${ticket.key} while its handlers run: a retry may run them again`,
+                );
+              }
+            }
+          },
+          (error: unknown) => {
+            if (!failing) {
+              failing = true;
+              this.logger.warn(`Could not renew the claim on event ${ticket.key}: ${errorMessage(error)}`);
+            }
+          },
+        );
+      },
+      Math.max(50, Math.floor(leaseMs / 3)),
+    );
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+
+  /** Claims the event, noting whether the store answered (for the outage log lines). */
+  private async enter(event: AnyScalekitEvent, delivery: ScalekitDelivery): Promise<IdempotencyTicket | 'duplicate'> {
+    try {
+      const ticket = await this.config.idempotency!.enter(event.id || delivery.webhookId);
+      this.storeAnswered();
+      return ticket;
+    } catch (error) {
+      if (error instanceof ScalekitWebhookError && error.code === 'store_unavailable') {
+        this.storeFailed(error, event.id);
+      } else {
+        this.storeAnswered(); // in_flight: the store did answer
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * One error line when the idempotency store stops answering, one line when it answers again (with how many
+   * deliveries were refused meanwhile): not one per delivery.
+   */
+  private storeFailed(error: unknown, eventId: string): void {
+    if (this.storeDownSince === undefined) {
+      this.storeDownSince = Date.now();
+      this.refusedWhileDown = 0;
+      this.logger.error(
+        `Idempotency store unreachable (${errorMessage(error)}): deliveries are answered 503 store_unavailable with Retry-After until it is back (first refused: event ${JSON.stringify(eventId.slice(0, 100))})`,
+      );
+    }
+    this.refusedWhileDown++;
+  }
+
+  private storeAnswered(): void {
+    if (this.storeDownSince === undefined) {
+      return;
+    }
+    const seconds = ((Date.now() - this.storeDownSince) / 1000).toFixed(1);
+    this.storeDownSince = undefined;
+    this.logger.log(
+      `Idempotency store reachable again after ${seconds} s; ${this.refusedWhileDown} delivery(ies) were answered 503 meanwhile (Scalekit retries them)`,
+    );
   }
 
   private async enqueue(queue: ScalekitQueue, event: AnyScalekitEvent, delivery: ScalekitDelivery): Promise<void> {
     try {
       await queue.enqueue({ event, delivery: toQueuedDelivery(delivery) });
     } catch (error) {
-      this.logger.error(
-        `Could not enqueue event ${event.id} (${event.type}): ${errorMessage(error)}; answered 503, Scalekit will retry`,
-      );
+      const suppressed = this.refusals.take('queue_unavailable');
+      if (suppressed !== undefined) {
+        this.logger.error(
+          `Could not enqueue event ${event.id} (${event.type}): ${errorMessage(error)}; answered 503, Scalekit will retry${suppressed > 0 ? ` [${suppressed} more failed enqueue(s) not logged]` : ''}`,
+        );
+      }
       throw new ScalekitWebhookError('queue_unavailable', `enqueue of ${event.id} failed: ${errorMessage(error)}`, {
         cause: error,
         headers: { 'Retry-After': '5' },
@@ -124,7 +243,7 @@ export class ScalekitEventProcessor implements BeforeApplicationShutdown, OnAppl
     try {
       if (!(await ticket[how]()) && how === 'complete') {
         this.logger.warn(
-          `Event ${event.id} finished after its claim expired and another delivery claimed it: it may run twice. Raise idempotency.leaseSeconds above your slowest handler`,
+          `Event ${event.id} finished after its claim was lost (not renewed for a whole lease: the store was unreachable or the event loop blocked) and another delivery claimed it: it may run twice`,
         );
       }
     } catch (error) {
@@ -134,6 +253,32 @@ export class ScalekitEventProcessor implements BeforeApplicationShutdown, OnAppl
           : `Could not release the claim on event ${event.id} (${errorMessage(error)}); its retry waits for the lease to expire`,
       );
     }
+  }
+
+  /**
+   * Logs a verified delivery that is answered with an error: its status, reason and the ids known (the event id
+   * once parsed), at most a few lines per reason and minute; never the payload. Handler failures and failed
+   * enqueues are logged where they happen, so they are not repeated here.
+   */
+  reportRefusal(error: unknown, delivery: ScalekitDelivery, eventId: string | undefined): void {
+    if (
+      !(error instanceof ScalekitWebhookError) ||
+      error.code === 'handler_failed' ||
+      error.code === 'handler_timeout' ||
+      error.code === 'store_unavailable' ||
+      error.code === 'queue_unavailable'
+    ) {
+      return;
+    }
+    const suppressed = this.refusals.take(error.code);
+    if (suppressed === undefined) {
+      return;
+    }
+    const event = eventId === undefined ? '' : ` (event ${JSON.stringify(eventId.slice(0, 100))})`;
+    const more = suppressed > 0 ? ` [${suppressed} more ${error.code} refusal(s) not logged]` : '';
+    this.logger.warn(
+      `Refused delivery ${JSON.stringify(delivery.webhookId.slice(0, 100))}${event} with ${error.status} ${error.code}: ${describeError(error)}${more}`,
+    );
   }
 
   async beforeApplicationShutdown(): Promise<void> {
@@ -157,6 +302,16 @@ export class ScalekitEventProcessor implements BeforeApplicationShutdown, OnAppl
     if (drained) {
       return;
     }
+    // The HTTP server only closes once every open request is answered: answer those still waiting (503, Scalekit
+    // retries), even when their handlers never settle.
+    for (const answerNow of [...this.open]) {
+      answerNow(
+        new ScalekitWebhookError('shutting_down', 'the application shut down before the delivery was processed', {
+          headers: { 'Retry-After': '5' },
+        }),
+      );
+    }
+    this.open.clear();
     for (const ticket of [...this.held]) {
       this.held.delete(ticket);
       await ticket.release().then(
@@ -187,5 +342,5 @@ function toQueuedDelivery(delivery: ScalekitDelivery): ScalekitQueuedDelivery {
 }
 
 function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return describeError(error);
 }

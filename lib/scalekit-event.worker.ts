@@ -9,6 +9,7 @@ import {
 } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
 import { ScalekitWebhookError } from './core/index.js';
+import { describeError } from './core/describe-error.js';
 import {
   BullMqScalekitQueue,
   type ScalekitJobFailureInfo,
@@ -198,5 +199,5 @@ function sameQueue(a: ScalekitQueue, b: ScalekitQueue): boolean {
 }
 
 function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return describeError(error);
 }

@@ -28,6 +28,8 @@ export type ScalekitProcessingConfig =
 const ROUTE_OPTIONS = ['path', 'isGlobal', 'decorators', 'name', 'receiver'] as const;
 
 const check = new OptionsChecker('Scalekit webhook');
+/** The largest delay a timer takes: a longer one would fire at once. */
+const MAX_TIMER_MS = 2_147_483_647;
 
 /**
  * The checked settings of one registration. Built once at start-up from the module options, so a bad secret,
@@ -39,6 +41,8 @@ export class ScalekitWebhookConfig {
   /** Absent when idempotency is off. */
   readonly idempotency: IdempotencyGate | undefined;
   readonly shutdownTimeoutMs: number;
+  /** How long a delivery may wait for its processing before it is answered 503 (the work goes on). */
+  readonly responseTimeoutMs: number;
   readonly processing: ScalekitProcessingConfig;
 
   constructor(
@@ -73,6 +77,12 @@ export class ScalekitWebhookConfig {
     this.shutdownTimeoutMs =
       check.positiveSeconds('shutdownTimeoutSeconds', options.shutdownTimeoutSeconds, DEFAULTS.shutdownTimeoutSeconds) *
       1000;
+    // Capped at the largest delay a timer takes: a longer one would fire at once and answer every delivery 503.
+    this.responseTimeoutMs = Math.min(
+      check.positiveSeconds('responseTimeoutSeconds', options.responseTimeoutSeconds, DEFAULTS.responseTimeoutSeconds) *
+        1000,
+      MAX_TIMER_MS,
+    );
     this.idempotency = options.idempotency === false ? undefined : this.buildGate(options.idempotency ?? {});
     this.processing = buildProcessing(options.processing);
     if (!receiver && (this.processing.mode !== 'queue' || !this.processing.workers)) {
@@ -123,6 +133,7 @@ export class ScalekitWebhookConfig {
         ? { store: this.idempotency.store.constructor.name, ...this.idempotency.options }
         : false,
       shutdownTimeoutMs: this.shutdownTimeoutMs,
+      responseTimeoutMs: this.responseTimeoutMs,
       // Shown only when they differ from the defaults (inline processing, with an endpoint).
       ...(this.processing.mode === 'queue'
         ? {

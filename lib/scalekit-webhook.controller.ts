@@ -56,8 +56,14 @@ export function createScalekitWebhookController(
       @Res({ passthrough: true }) response: unknown,
     ): Promise<ScalekitWebhookReceipt> {
       const delivery = request[SCALEKIT_DELIVERY_KEY]!;
-      const event = parseScalekitEventPayload(request.rawBody ?? Buffer.alloc(0));
-      const outcome = await this.processor.process(event, delivery, request);
+      const rawBody = request.rawBody ?? Buffer.alloc(0);
+      let outcome;
+      try {
+        outcome = await this.processor.process(parseScalekitEventPayload(rawBody), delivery, request);
+      } catch (error) {
+        this.processor.reportRefusal(error, delivery, eventIdOf(rawBody));
+        throw error;
+      }
       // Queue mode answers 202 for the first copy ('queued') and for copies of an event already accepted ('duplicate').
       if (outcome === 'queued' || (outcome === 'duplicate' && this.processor.queued)) {
         this.adapterHost.httpAdapter.status(response, 202);
@@ -70,4 +76,14 @@ export function createScalekitWebhookController(
     decorate(ScalekitWebhookController);
   }
   return ScalekitWebhookController;
+}
+
+/** The event id of a body, if it has one, for log lines about a refused delivery (its envelope may be invalid). */
+function eventIdOf(rawBody: Buffer): string | undefined {
+  try {
+    const id = (JSON.parse(rawBody.toString('utf8')) as { id?: unknown } | null)?.id;
+    return typeof id === 'string' && id.length > 0 ? id : undefined;
+  } catch {
+    return undefined;
+  }
 }

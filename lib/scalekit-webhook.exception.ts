@@ -1,4 +1,5 @@
 import { HttpException } from '@nestjs/common';
+import { describeError } from './core/describe-error.js';
 import { ScalekitWebhookError } from './core/index.js';
 
 /**
@@ -18,7 +19,7 @@ export class ScalekitWebhookHttpException extends HttpException {
       return new ScalekitWebhookHttpException(error);
     }
     return new ScalekitWebhookHttpException(
-      new ScalekitWebhookError('handler_failed', error instanceof Error ? error.message : String(error), {
+      new ScalekitWebhookError('handler_failed', describeError(error), {
         cause: error,
       }),
     );

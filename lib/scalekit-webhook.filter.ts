@@ -1,5 +1,6 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Injectable, Logger } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
+import { describeError, stackOf } from './core/describe-error.js';
 import { ScalekitWebhookError } from './core/index.js';
 import { SCALEKIT_LOGGER_CONTEXT } from './scalekit-webhook.constants.js';
 import { ScalekitWebhookHttpException } from './scalekit-webhook.exception.js';
@@ -19,10 +20,7 @@ export class ScalekitWebhookExceptionFilter implements ExceptionFilter {
     const response = host.switchToHttp().getResponse();
     const adapter = this.adapterHost.httpAdapter;
     if (!(exception instanceof HttpException) && !(exception instanceof ScalekitWebhookError)) {
-      this.logger.error(
-        `Unexpected error on the webhook route: ${exception instanceof Error ? exception.message : String(exception)}`,
-        exception instanceof Error ? exception.stack : undefined,
-      );
+      this.logger.error(`Unexpected error on the webhook route: ${describeError(exception)}`, stackOf(exception));
     }
     const http = ScalekitWebhookHttpException.from(exception);
     const headers = http instanceof ScalekitWebhookHttpException ? http.error.headers : {};

@@ -25,6 +25,9 @@ export const SCALEKIT_WEBHOOK_DEFAULTS = {
   toleranceSeconds: DEFAULT_TOLERANCE_SECONDS,
   maxBodyBytes: 1_048_576,
   shutdownTimeoutSeconds: 10,
+  // Scalekit counts a delivery as failed when it has no answer within 10 seconds: 8 leaves 2 for the network, the
+  // verification before and the answer after, so a slow delivery gets a 503 it can act on rather than a timeout.
+  responseTimeoutSeconds: 8,
   idempotencyTtlSeconds: 86_400,
   idempotencyLeaseSeconds: 60,
   path: DEFAULT_WEBHOOK_PATH,
@@ -75,6 +78,13 @@ export interface ScalekitWebhookModuleOptions {
    * @default 10
    */
   shutdownTimeoutSeconds?: number;
+  /**
+   * Longest time a delivery waits for its handlers (inline) or its claim and enqueue (queue mode) before it is
+   * answered `503` with `Retry-After` (Scalekit wants an answer within 10 seconds). Handlers still running then go
+   * on, their claim renewed; once they succeed the event is done and Scalekit's retry gets `200` without a second run.
+   * @default 8
+   */
+  responseTimeoutSeconds?: number;
   /** `'inline'` (default): handlers run before the answer (200). Queue mode: answer 202 at once, handlers run in workers. */
   processing?: 'inline' | ScalekitQueueProcessingOptions;
 }

@@ -18,6 +18,7 @@ export type ScalekitWebhookErrorCode =
   | 'invalid_payload'
   | 'handler_failed'
   | 'in_flight'
+  | 'handler_timeout'
   | 'store_unavailable'
   | 'shutting_down'
   | 'queue_unavailable'
@@ -57,6 +58,7 @@ export const SCALEKIT_WEBHOOK_ERRORS: Readonly<Record<ScalekitWebhookErrorCode, 
   invalid_payload: { status: 400, publicMessage: 'Webhook payload is not a valid Scalekit event' },
   handler_failed: { status: 500, publicMessage: 'Webhook handler failed' },
   in_flight: { status: 409, publicMessage: 'This event is already being processed' },
+  handler_timeout: { status: 503, publicMessage: 'Webhook handlers are still running: retry later' },
   store_unavailable: { status: 503, publicMessage: 'Webhook receiver temporarily unavailable' },
   shutting_down: { status: 503, publicMessage: 'Webhook receiver is shutting down' },
   queue_unavailable: { status: 503, publicMessage: 'Webhook queue temporarily unavailable' },

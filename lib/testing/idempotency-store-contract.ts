@@ -34,6 +34,12 @@ export interface IdempotencyStoreContractOptions {
   slackMs: number;
   /** Your runner's `describe`, `it`, `beforeEach` and `afterEach`. */
   runner: IdempotencyStoreContractRunner;
+  /**
+   * Whether the store implements `renew` (and must pass its tests). Without it the module cannot keep a claim past
+   * its lease while handlers run, so a retry after `leaseSeconds` runs a slow handler again.
+   * @default true
+   */
+  renew?: boolean;
 }
 
 /** Long enough never to expire during a test. */
@@ -61,7 +67,7 @@ export function describeIdempotencyStoreContract(
   makeHarness: () => Promise<IdempotencyStoreContractHarness>,
   options: IdempotencyStoreContractOptions,
 ): void {
-  const { shortMs, slackMs, runner } = options;
+  const { shortMs, slackMs, runner, renew: renews = true } = options;
   const { describe, it, beforeEach, afterEach } = runner;
 
   describe(`${name}: IdempotencyStore contract`, () => {
@@ -265,6 +271,70 @@ export function describeIdempotencyStoreContract(
         assert.equal(results.filter(([rk, r]) => rk === k && r.status === 'claimed').length, 1);
       }
     });
+
+    // Renewal: a live process keeps its claim for as long as its handlers run; only a crash lets the lease expire.
+    function renew(k: string, token: string, leaseMs: number): Promise<boolean> {
+      assert.equal(typeof store.renew, 'function', 'the store has no renew(key, token, leaseMs)');
+      return store.renew!(k, token, leaseMs);
+    }
+
+    if (renews) {
+      it('renew extends a held claim past its first lease', async () => {
+        const token = await claimOk(key, shortMs);
+        for (let i = 0; i < 3; i++) {
+          await h.advance(shortMs / 2);
+          assert.equal(await renew(key, token, shortMs), true);
+        }
+        // 1.5 leases have passed: without the renewals the key would be claimable.
+        assert.deepEqual(await store.claim(key, LONG_MS), { status: 'in-flight' });
+        assert.equal(await store.complete(key, token, LONG_MS), true);
+        assert.deepEqual(await store.claim(key, LONG_MS), { status: 'done' });
+      });
+
+      it('a renewed claim still expires when renewals stop (a crashed process)', async () => {
+        const token = await claimOk(key, shortMs);
+        await h.advance(shortMs / 2);
+        assert.equal(await renew(key, token, shortMs), true);
+        await h.advance(shortMs + slackMs);
+        assert.equal((await store.claim(key, LONG_MS)).status, 'claimed');
+      });
+
+      it('renew never revives a completed claim', async () => {
+        const token = await claimOk();
+        await store.complete(key, token, shortMs);
+        assert.equal(await renew(key, token, LONG_MS), false);
+        assert.deepEqual(await store.claim(key, LONG_MS), { status: 'done' });
+        await h.advance(shortMs + slackMs);
+        // The done TTL was not replaced by a lease either.
+        assert.equal((await store.claim(key, LONG_MS)).status, 'claimed');
+      });
+
+      it('renew never revives a released claim', async () => {
+        const token = await claimOk();
+        await store.release(key, token);
+        assert.equal(await renew(key, token, LONG_MS), false);
+        assert.equal((await store.claim(key, LONG_MS)).status, 'claimed');
+      });
+
+      it("renew never revives an expired claim, nor touches the next claimer's", async () => {
+        const first = await claimOk(key, shortMs);
+        await h.advance(shortMs + slackMs);
+        assert.equal(await renew(key, first, LONG_MS), false);
+        const second = await claimOk(key, shortMs);
+        assert.equal(await renew(key, first, LONG_MS), false);
+        await h.advance(shortMs + slackMs);
+        // The second claim kept its own (short) lease: the stale renewal did not extend it.
+        assert.equal((await store.claim(key, LONG_MS)).status, 'claimed');
+        assert.equal(await store.release(key, second), false);
+      });
+
+      it('renew rejects bad arguments with invalid_options', async () => {
+        const token = await claimOk();
+        await assert.rejects(renew('', token, LONG_MS), { code: 'invalid_options' });
+        await assert.rejects(renew(key, '', LONG_MS), { code: 'invalid_options' });
+        await assert.rejects(renew(key, token, 0), { code: 'invalid_options' });
+      });
+    }
 
     it('rejects bad arguments with invalid_options', async () => {
       await assert.rejects(store.claim('', LONG_MS), { code: 'invalid_options' });

@@ -11,6 +11,7 @@ import { type Platform, PLATFORMS, startApp, type TestApp } from '../support/app
 import {
   keepAliveAgent,
   pool,
+  sleep,
   post,
   type PooledResponse,
   seededRandom,
@@ -45,9 +46,9 @@ interface StormResult {
   elapsedMs: number;
 }
 
-function startStormApp(platform: Platform, store: IdempotencyStore): Promise<TestApp> {
+function startStormApp(platform: Platform, store: IdempotencyStore, leaseSeconds = 30): Promise<TestApp> {
   return startApp(platform, {
-    imports: [ScalekitWebhookModule.forRoot({ secret: SECRET, idempotency: { store, leaseSeconds: 30 } })],
+    imports: [ScalekitWebhookModule.forRoot({ secret: SECRET, idempotency: { store, leaseSeconds } })],
     providers: [Probe, ProbeHandler],
   });
 }
@@ -224,6 +225,59 @@ describe('duplicate storm, two app instances sharing one Redis', () => {
     await Promise.all(ownClients.map((c) => c.quit()));
     await raw?.quit();
     await server?.stop();
+  });
+
+  it('handlers slower than the lease (1 s lease, 2.5 s handlers): still exactly once across both instances', async () => {
+    const keyPrefix = `storm:slow:${process.pid}:`;
+    const client = new Redis(server.url);
+    ownClients.push(client);
+    const apps = [
+      await startStormApp('express', new RedisIdempotencyStore({ connection: server.url, keyPrefix }), 1),
+      await startStormApp('fastify', new RedisIdempotencyStore({ client, keyPrefix }), 1),
+    ];
+    try {
+      const probes = apps.map((a) => a.app.get(Probe));
+      for (const p of probes) {
+        p.delayMs = 2_500;
+      }
+      const urls = apps.map((a) => `${a.url}/webhooks/scalekit`);
+      const events = Array.from({ length: 20 }, (_, e) => eventOf(TYPES[e % TYPES.length]!, { id: `evt_slow_${e}` }));
+      // Copies of every event to both instances: at once, then twice more after the first lease has run out (while the
+      // handlers still run), then once more after they finished.
+      const wave = (attempt: number) =>
+        storm(
+          events.flatMap((payload, e) =>
+            [0, 1].map((target) => ({ eventId: payload.id as string, webhookId: `msg_slow_${e}`, payload, target })),
+          ),
+          urls,
+          agent,
+          attempt,
+        );
+      const results: StormResult[] = [];
+      const firstWave = wave(0);
+      await sleep(1_300);
+      results.push(await wave(1));
+      await sleep(700);
+      results.push(await wave(2));
+      results.unshift(await firstWave);
+      results.push(await wave(3));
+      const statuses = results.map((r) => tally(r.responses));
+      // While a handler runs, every copy gets 409 (a copy sent together with the first one may also have waited for it
+      // and got 200); once all are done, every copy gets 200.
+      expect(statuses[1]).toEqual({ [409]: 40 });
+      expect(statuses[2]).toEqual({ [409]: 40 });
+      expect(statuses[3]).toEqual({ [200]: 40 });
+      expect(statuses[0]![200]).toBe(20);
+      for (const payload of events) {
+        const id = payload.id as string;
+        expect([id, probes.reduce((n, p) => n + p.startedCount(id), 0)]).toEqual([id, 1]);
+        expect([id, probes.reduce((n, p) => n + p.completedCount(id), 0)]).toEqual([id, 1]);
+      }
+    } finally {
+      for (const a of apps) {
+        await a.close();
+      }
+    }
   });
 
   const pairs: Array<[Platform, Platform]> = [

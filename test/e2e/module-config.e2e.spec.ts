@@ -189,6 +189,7 @@ describe('start-up refusal (cases 1, 3, 6, 14)', () => {
       maxBodyBytes: 1048576,
       idempotency: { store: 'MemoryIdempotencyStore', leaseMs: 60_000, ttlMs: 86_400_000 },
       shutdownTimeoutMs: 10_000,
+      responseTimeoutMs: 8_000,
       secret: '[hidden]',
     });
     expect(t.logger.text()).not.toContain('C2FVsBQ');

@@ -201,6 +201,48 @@ describe('RedisIdempotencyStore', () => {
     }
   });
 
+  it('bounds every operation by operationTimeoutMs, even on a client that never answers', async () => {
+    const silent = { evalsha: () => new Promise(() => {}), eval: () => new Promise(() => {}) };
+    const store = new RedisIdempotencyStore({ client: silent, operationTimeoutMs: 100 });
+    for (const operation of [
+      () => store.claim('evt', 1_000),
+      () => store.complete('evt', 'token', 1_000),
+      () => store.release('evt', 'token'),
+      () => store.renew('evt', 'token', 1_000),
+    ]) {
+      const began = Date.now();
+      await expect(operation()).rejects.toThrow(/within 100 ms \(operationTimeoutMs\)/);
+      expect(Date.now() - began).toBeLessThan(2_000);
+    }
+  });
+
+  it('never sends a command while a client of yours is disconnected (nothing left in its offline queue)', async () => {
+    const client = new Redis({ host: '127.0.0.1', port: 1, lazyConnect: true, retryStrategy: () => 50 });
+    client.on('error', () => {});
+    const sent: unknown[] = [];
+    const original = client.evalsha.bind(client);
+    (client as unknown as { evalsha: unknown }).evalsha = (...args: Parameters<typeof original>) => {
+      sent.push(args);
+      return original(...args);
+    };
+    client.connect().catch(() => {});
+    const store = new RedisIdempotencyStore({ client, operationTimeoutMs: 200 });
+    try {
+      await expect(store.claim('evt', 1_000)).rejects.toThrow(/operationTimeoutMs/);
+      expect(sent).toEqual([]);
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  it('refuses a bad operationTimeoutMs', () => {
+    for (const bad of [0, -1, Number.NaN, '100']) {
+      expect(() => new RedisIdempotencyStore({ client: raw, operationTimeoutMs: bad as never })).toThrow(
+        /operationTimeoutMs` must be a positive number of milliseconds/,
+      );
+    }
+  });
+
   it('treats a foreign value at a key as in flight', async () => {
     const keyPrefix = freshPrefix();
     await raw.set(`${keyPrefix}evt_foreign`, 'something-else', 'PX', 10_000);

@@ -1,3 +1,4 @@
+import { describeError } from '../describe-error.js';
 import { ScalekitWebhookError } from '../errors.js';
 import type { IdempotencyStore } from './idempotency-store.js';
 
@@ -16,6 +17,11 @@ export interface IdempotencyTicket {
   readonly key: string;
   complete(): Promise<boolean>;
   release(): Promise<boolean>;
+  /**
+   * Extends the claim by another lease while it is held: `false` once it was completed or released here, or lost in
+   * the store (expired, claimed by another). `true` without doing anything when the store cannot renew.
+   */
+  renew(): Promise<boolean>;
 }
 
 /**
@@ -23,7 +29,8 @@ export interface IdempotencyTicket {
  * - already done → `'duplicate'` (answer 2xx without running handlers);
  * - in flight elsewhere → throws `in_flight` (409 with `Retry-After`);
  * - otherwise → a ticket: `complete()` marks the event done, `release()` frees it so the retry runs it again;
- * - the process dies while holding it → the lease expires and a later retry claims it.
+ * - while the ticket is held, `renew()` (called every third of the lease) keeps the claim alive;
+ * - the process dies while holding it → renewals stop, the lease expires and a later retry claims it.
  * Store failures surface as `store_unavailable` (503), so the sender retries.
  */
 export class IdempotencyGate {
@@ -63,7 +70,16 @@ export class IdempotencyGate {
       state = 'released';
       return this.#call('release', () => this.store.release(key, claim.token));
     };
-    return { key, complete, release };
+    const renew = async () => {
+      if (state !== 'held') {
+        return false;
+      }
+      if (typeof this.store.renew !== 'function') {
+        return true;
+      }
+      return this.#call('renew', () => this.store.renew!(key, claim.token, this.options.leaseMs));
+    };
+    return { key, complete, release, renew };
   }
 
   async #call<T>(operation: string, run: () => Promise<T>): Promise<T> {
@@ -75,7 +91,7 @@ export class IdempotencyGate {
       }
       throw new ScalekitWebhookError(
         'store_unavailable',
-        `idempotency store ${operation} failed: ${error instanceof Error ? error.message : String(error)}`,
+        `idempotency store ${operation} failed: ${describeError(error)}`,
         { cause: error, headers: { 'Retry-After': this.#retryAfterSeconds } },
       );
     }

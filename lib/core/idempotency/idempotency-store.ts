@@ -50,6 +50,18 @@ export interface IdempotencyStore {
    */
   release(key: string, token: string): Promise<boolean>;
 
+  /**
+   * Extends the claim on `key` held by `token` to `leaseMs` from now, so that a process that is alive keeps its
+   * claim for as long as its handlers run (the module renews every third of the lease); only a process that stops
+   * renewing (it crashed) lets the lease expire. Resolves `true` when extended; `false`, changing nothing, when the
+   * key is not held by `token` any more (completed, released, expired, or claimed by another): a renewal never
+   * revives a claim. Atomic like the other operations.
+   *
+   * Optional for stores written before it existed: without it, a claim lasts `leaseMs` whatever its handlers do, and
+   * a handler slower than the lease can run twice.
+   */
+  renew?(key: string, token: string, leaseMs: number): Promise<boolean>;
+
   /** Frees resources the store owns (connections it opened). Called once, after the last operation. */
   close?(): Promise<void>;
   /** Health checks: resolves when the store answers (Redis: a `PING`), rejects otherwise. */

@@ -121,6 +121,20 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     return true;
   }
 
+  async renew(key: string, token: string, leaseMs: number): Promise<boolean> {
+    checkKey(key);
+    checkToken(token);
+    const lease = checkDuration(leaseMs, 'leaseMs');
+    const now = this.#now();
+    const entry = this.#live(key, now);
+    if (entry === undefined || entry.token !== token) {
+      return false;
+    }
+    entry.expiresAt = now + lease;
+    this.#touch(entry);
+    return true;
+  }
+
   /** Forgets every key. */
   clear(): void {
     this.#entries.clear();
