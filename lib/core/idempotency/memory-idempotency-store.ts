@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import { ScalekitWebhookError } from '../errors.js';
 import { checkDuration, checkKey, checkToken, type ClaimResult, type IdempotencyStore } from './idempotency-store.js';
 
@@ -6,6 +6,9 @@ export const DEFAULT_MEMORY_IDEMPOTENCY_MAX_KEYS = 100_000;
 
 /** How many least recently used entries an insertion looks at to drop them early when they have expired. */
 const EXPIRED_SWEEP_PER_INSERT = 2;
+
+/** Recent claims remembered by claim number (its last three decimal digits), so that ending them skips the `Map`. */
+const RECENT_CLAIMS = 1000;
 
 export interface MemoryIdempotencyStoreOptions {
   /**
@@ -20,14 +23,21 @@ export interface MemoryIdempotencyStoreOptions {
 
 /** A key's record, linked in least-recently-used order (head: least recently used). */
 interface Entry {
-  readonly key: string;
+  /** Mutable: an evicted entry is reused for the key that evicts it (no allocation once the store is full). */
+  key: string;
   /** The claim token while in flight; `undefined` once done. */
   token: string | undefined;
   /** Time (from `now`) at which the entry stops counting. */
   expiresAt: number;
+  /** Whether the entry is in the map (an entry found through `#recent` may have been removed since). */
+  stored: boolean;
   prev: Entry | undefined;
   next: Entry | undefined;
 }
+
+/** Answers without a token are the same every time: shared, frozen, not allocated per claim. */
+const DONE: ClaimResult = Object.freeze({ status: 'done' });
+const IN_FLIGHT: ClaimResult = Object.freeze({ status: 'in-flight' });
 
 /**
  * The embedded default {@link IdempotencyStore}: one process only, bounded in memory.
@@ -47,6 +57,18 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   readonly #now: () => number;
   #head: Entry | undefined;
   #tail: Entry | undefined;
+  /**
+   * Claim tokens are the decimal claim number, counted from a random start: unique per claim in this store (which is
+   * all a token must be: it tells this claim from a later claim of the same key, and never leaves the process), with
+   * at least three digits, and a flat string (no random UUID, no concatenation per claim).
+   */
+  #claims = RECENT_CLAIMS + randomInt(2 ** 40);
+  /**
+   * The entry of claim number n at n % RECENT_CLAIMS. `complete`, `release` and `renew` of a claim still in it find
+   * its entry from the token's last digits, checked against the entry's token, key and presence, instead of a lookup
+   * in a `Map` of up to `maxKeys` keys (a cache miss, and the largest cost left in a claim and its completion).
+   */
+  readonly #recent: (Entry | undefined)[] = new Array<Entry | undefined>(RECENT_CLAIMS).fill(undefined);
 
   constructor(options: MemoryIdempotencyStoreOptions = {}) {
     const maxKeys = options.maxKeys ?? DEFAULT_MEMORY_IDEMPOTENCY_MAX_KEYS;
@@ -79,10 +101,11 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     const entry = this.#live(key, now);
     if (entry !== undefined) {
       this.#touch(entry);
-      return entry.token === undefined ? { status: 'done' } : { status: 'in-flight' };
+      return entry.token === undefined ? DONE : IN_FLIGHT;
     }
-    const token = randomUUID();
-    this.#add(key, token, now + lease, now);
+    const number = ++this.#claims;
+    const token = String(number);
+    this.#recent[number % RECENT_CLAIMS] = this.#add(key, token, now + lease, now);
     return { status: 'claimed', token };
   }
 
@@ -91,7 +114,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     checkToken(token);
     const ttl = checkDuration(ttlMs, 'ttlMs');
     const now = this.#now();
-    const entry = this.#live(key, now);
+    const entry = this.#held(key, token, now);
     if (entry === undefined) {
       // The lease expired and nobody claimed the key since: the work did succeed, so record it.
       this.#add(key, undefined, now + ttl, now);
@@ -113,7 +136,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   async release(key: string, token: string): Promise<boolean> {
     checkKey(key);
     checkToken(token);
-    const entry = this.#live(key, this.#now());
+    const entry = this.#held(key, token, this.#now());
     if (entry === undefined || entry.token !== token) {
       return false;
     }
@@ -126,7 +149,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     checkToken(token);
     const lease = checkDuration(leaseMs, 'leaseMs');
     const now = this.#now();
-    const entry = this.#live(key, now);
+    const entry = this.#held(key, token, now);
     if (entry === undefined || entry.token !== token) {
       return false;
     }
@@ -138,6 +161,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   /** Forgets every key. */
   clear(): void {
     this.#entries.clear();
+    this.#recent.fill(undefined);
     this.#head = undefined;
     this.#tail = undefined;
   }
@@ -152,18 +176,45 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     return entry;
   }
 
+  /** What {@link #live} answers, found through `#recent` when `token` is a recent claim's. */
+  #held(key: string, token: string, now: number): Entry | undefined {
+    const n = token.length;
+    const slot =
+      (token.charCodeAt(n - 3) - 48) * 100 + (token.charCodeAt(n - 2) - 48) * 10 + (token.charCodeAt(n - 1) - 48);
+    const entry = slot >= 0 && slot < RECENT_CLAIMS ? this.#recent[slot] : undefined;
+    if (entry !== undefined && entry.token === token && entry.key === key && entry.stored) {
+      // The very entry the map holds for `key` (one entry per key, and a stored entry is in the map).
+      if (entry.expiresAt <= now) {
+        this.#remove(entry);
+        return undefined;
+      }
+      return entry;
+    }
+    return this.#live(key, now);
+  }
+
   /** Adds a new entry as the most recently used, then restores the bound. */
-  #add(key: string, token: string | undefined, expiresAt: number, now: number): void {
+  #add(key: string, token: string | undefined, expiresAt: number, now: number): Entry {
     // Expired entries that are never accessed again would otherwise wait for eviction: drop a few at the old end.
     for (let i = 0; i < EXPIRED_SWEEP_PER_INSERT && this.#head !== undefined && this.#head.expiresAt <= now; i++) {
       this.#remove(this.#head);
     }
-    const entry: Entry = { key, token, expiresAt, prev: this.#tail, next: undefined };
+    // Full: the least recently used entry is forgotten, and its object reused for the new key.
+    let entry: Entry;
+    if (this.#entries.size >= this.#maxKeys && this.#head !== undefined) {
+      entry = this.#head;
+      this.#remove(entry);
+      entry.key = key;
+      entry.token = token;
+      entry.expiresAt = expiresAt;
+      entry.prev = this.#tail;
+      entry.stored = true;
+    } else {
+      entry = { key, token, expiresAt, stored: true, prev: this.#tail, next: undefined };
+    }
     this.#entries.set(key, entry);
     this.#linkLast(entry);
-    while (this.#entries.size > this.#maxKeys && this.#head !== undefined) {
-      this.#remove(this.#head);
-    }
+    return entry;
   }
 
   /** Makes `entry` the most recently used. */
@@ -176,6 +227,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   }
 
   #remove(entry: Entry): void {
+    entry.stored = false;
     this.#entries.delete(entry.key);
     this.#unlink(entry);
   }

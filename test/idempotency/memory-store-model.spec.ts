@@ -1,0 +1,207 @@
+/**
+ * MemoryIdempotencyStore against a plain reference model (a Map in least-recently-used order, looked up every time):
+ * on arbitrary sequences of claim, complete, release, renew, clock moves and clear, with small bounds so that
+ * eviction, expiry and stale tokens happen often, every answer and the size must be the model's. The store's own
+ * shortcuts (claims ended through the recent-claims table, evicted entries reused for new keys, counter tokens) must
+ * not be observable.
+ */
+import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
+import { type ClaimResult, MemoryIdempotencyStore } from 'nestjs-scalekit-webhooks';
+
+interface ModelEntry {
+  token: string | undefined;
+  expiresAt: number;
+}
+
+/** The semantics, written the obvious way: Map insertion order is the recency order (head: least recently used). */
+class ModelStore {
+  readonly entries = new Map<string, ModelEntry>();
+  #tokens = 0;
+
+  constructor(
+    readonly maxKeys: number,
+    readonly now: () => number,
+  ) {}
+
+  claim(key: string, lease: number): ClaimResult {
+    const now = this.now();
+    const entry = this.#live(key, now);
+    if (entry) {
+      this.#touch(key, entry);
+      return entry.token === undefined ? { status: 'done' } : { status: 'in-flight' };
+    }
+    const token = `model-${++this.#tokens}`;
+    this.#add(key, { token, expiresAt: now + lease }, now);
+    return { status: 'claimed', token };
+  }
+
+  complete(key: string, token: string, ttl: number): boolean {
+    const now = this.now();
+    const entry = this.#live(key, now);
+    if (!entry) {
+      this.#add(key, { token: undefined, expiresAt: now + ttl }, now);
+      return true;
+    }
+    if (entry.token === undefined) {
+      this.#touch(key, entry);
+      return true;
+    }
+    if (entry.token !== token) return false;
+    entry.token = undefined;
+    entry.expiresAt = now + ttl;
+    this.#touch(key, entry);
+    return true;
+  }
+
+  release(key: string, token: string): boolean {
+    const entry = this.#live(key, this.now());
+    if (!entry || entry.token !== token) return false;
+    this.entries.delete(key);
+    return true;
+  }
+
+  renew(key: string, token: string, lease: number): boolean {
+    const now = this.now();
+    const entry = this.#live(key, now);
+    if (!entry || entry.token !== token) return false;
+    entry.expiresAt = now + lease;
+    this.#touch(key, entry);
+    return true;
+  }
+
+  #live(key: string, now: number): ModelEntry | undefined {
+    const entry = this.entries.get(key);
+    if (entry && entry.expiresAt <= now) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    return entry;
+  }
+
+  #touch(key: string, entry: ModelEntry): void {
+    this.entries.delete(key);
+    this.entries.set(key, entry);
+  }
+
+  #add(key: string, entry: ModelEntry, now: number): void {
+    for (let i = 0; i < 2; i++) {
+      const head = this.entries.entries().next();
+      if (head.done || head.value[1].expiresAt > now) break;
+      this.entries.delete(head.value[0]);
+    }
+    this.entries.set(key, entry);
+    while (this.entries.size > this.maxKeys) {
+      this.entries.delete(this.entries.keys().next().value!);
+    }
+  }
+}
+
+type Op =
+  | { op: 'claim'; key: string; ms: number }
+  | { op: 'complete' | 'release' | 'renew'; key: string; token: number; ownKey: boolean; ms: number }
+  | { op: 'advance'; ms: number }
+  | { op: 'clear' };
+
+const keyArb = fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f');
+const msArb = fc.integer({ min: 1, max: 60 });
+/** Which token to pass: mostly one of the last few issued (counted back from the latest), or a made-up one. */
+const tokenArb = fc.oneof(
+  { arbitrary: fc.integer({ min: 0, max: 3 }), weight: 6 },
+  { arbitrary: fc.integer({ min: 0, max: 40 }), weight: 2 },
+  { arbitrary: fc.integer({ min: -2, max: -1 }), weight: 1 },
+);
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  { arbitrary: fc.record({ op: fc.constant('claim' as const), key: keyArb, ms: msArb }), weight: 5 },
+  {
+    arbitrary: fc.record({
+      op: fc.constantFrom('complete' as const, 'release' as const, 'renew' as const),
+      key: keyArb,
+      token: tokenArb,
+      ownKey: fc.boolean(),
+      ms: msArb,
+    }),
+    weight: 6,
+  },
+  { arbitrary: fc.record({ op: fc.constant('advance' as const), ms: fc.integer({ min: 1, max: 40 }) }), weight: 2 },
+  { arbitrary: fc.constant({ op: 'clear' as const }), weight: 1 },
+);
+
+describe('MemoryIdempotencyStore against the reference model', () => {
+  it('answers every operation and keeps the size exactly as the model does', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 5 }), fc.array(opArb, { maxLength: 80 }), async (maxKeys, ops) => {
+        let t = 1_700_000_000_000;
+        const now = () => t;
+        const store = new MemoryIdempotencyStore({ maxKeys, now });
+        const model = new ModelStore(maxKeys, now);
+        /** Claims made, with the store's and the model's token, so that a stale token is the same claim in both. */
+        const issued: { key: string; tokens: [string, string] }[] = [];
+        for (const step of ops) {
+          if (step.op === 'advance') {
+            t += step.ms;
+          } else if (step.op === 'clear') {
+            store.clear();
+            model.entries.clear();
+          } else if (step.op === 'claim') {
+            const got = await store.claim(step.key, step.ms);
+            const want = model.claim(step.key, step.ms);
+            expect(got.status).toBe(want.status);
+            if (got.status === 'claimed' && want.status === 'claimed') {
+              issued.push({ key: step.key, tokens: [got.token, want.token] });
+            }
+          } else {
+            const claim = step.token >= 0 ? issued[issued.length - 1 - step.token] : undefined;
+            const pair: [string, string] = claim?.tokens ?? [`forged${-step.token}`, `forged${-step.token}`];
+            // Mostly the key the token was issued for (the usual call), else any key.
+            const key = claim && step.ownKey ? claim.key : step.key;
+            const got =
+              step.op === 'complete'
+                ? await store.complete(key, pair[0], step.ms)
+                : step.op === 'release'
+                  ? await store.release(key, pair[0])
+                  : await store.renew(key, pair[0], step.ms);
+            const want =
+              step.op === 'complete'
+                ? model.complete(key, pair[1], step.ms)
+                : step.op === 'release'
+                  ? model.release(key, pair[1])
+                  : model.renew(key, pair[1], step.ms);
+            expect(got).toBe(want);
+          }
+          expect(store.size).toBe(model.entries.size);
+        }
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it('ends claims older than the recent-claims table through the map, and refuses a token of an evicted claim', async () => {
+    const store = new MemoryIdempotencyStore({ maxKeys: 5_000 });
+    const tokens: string[] = [];
+    for (let i = 0; i < 2_500; i++) {
+      const claim = await store.claim(`k${i}`, 60_000);
+      if (claim.status !== 'claimed') throw new Error(`k${i} was ${claim.status}`);
+      tokens.push(claim.token);
+    }
+    expect(new Set(tokens).size).toBe(tokens.length);
+    // Claim 0 shares its table slot with claims 1,000 and 2,000: it is found in the map all the same.
+    expect(await store.renew('k0', tokens[0]!, 60_000)).toBe(true);
+    expect(await store.complete('k0', tokens[1000]!, 60_000)).toBe(false); // another claim's token
+    expect(await store.complete('k0', tokens[0]!, 60_000)).toBe(true);
+    expect(await store.claim('k0', 60_000)).toEqual({ status: 'done' });
+    expect(await store.release('k1000', tokens[1000]!)).toBe(true);
+    expect(await store.release('k1000', tokens[1000]!)).toBe(false);
+
+    const tiny = new MemoryIdempotencyStore({ maxKeys: 1 });
+    const a = await tiny.claim('a', 60_000);
+    const b = await tiny.claim('b', 60_000); // evicts "a" (its entry is reused for "b")
+    if (a.status !== 'claimed' || b.status !== 'claimed') throw new Error('not claimed');
+    expect(await tiny.renew('a', a.token, 60_000)).toBe(false);
+    expect(await tiny.release('a', a.token)).toBe(false);
+    expect(await tiny.renew('b', b.token, 60_000)).toBe(true);
+    expect(await tiny.complete('b', a.token, 60_000)).toBe(false);
+    expect(await tiny.complete('b', b.token, 60_000)).toBe(true);
+    expect(await tiny.claim('b', 60_000)).toEqual({ status: 'done' });
+  });
+});
