@@ -1,4 +1,4 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, type KeyObject, randomBytes } from 'node:crypto';
 
 /**
  * What Scalekit's signed calls look like on the wire, declared once: header names, value formats, limits, the
@@ -52,18 +52,31 @@ export const V1_SIGNATURE_PATTERN = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
 /** Length of one well-formed `v1,<signature>` entry. */
 export const V1_ENTRY_LENGTH = 47;
 
+/** Longest string body (in UTF-16 units) hashed in one call together with its prefix. */
+const SMALL_STRING_BODY = 16_384;
+
 /**
  * The signature of one call: HMAC-SHA256, keyed with the decoded secret, over `${id}.${timestamp}.${body}` where the
- * body is the exact bytes sent (a string is taken as its UTF-8 bytes, without an intermediate copy).
+ * body is the exact bytes sent (a string is taken as its UTF-8 bytes, without an intermediate copy). A verifier passes
+ * the key as a `KeyObject` made once, which spares `createHmac` preparing the key bytes on every call.
  */
 export function signedContentHmac(
-  key: Buffer,
+  key: Buffer | KeyObject,
   id: string,
   timestamp: string | number,
   body: Buffer | Uint8Array | string,
 ): Buffer {
-  const hmac = createHmac('sha256', key).update(`${id}.${timestamp}.`);
-  return (typeof body === 'string' ? hmac.update(body, 'utf8') : hmac.update(body)).digest();
+  const hmac = createHmac('sha256', key);
+  if (typeof body === 'string') {
+    // A small string body goes in one call with its prefix (one native call fewer); a big one is not copied into a
+    // concatenation, it is hashed in two parts.
+    return (
+      body.length <= SMALL_STRING_BODY
+        ? hmac.update(`${id}.${timestamp}.${body}`, 'utf8')
+        : hmac.update(`${id}.${timestamp}.`).update(body, 'utf8')
+    ).digest();
+  }
+  return hmac.update(`${id}.${timestamp}.`).update(body).digest();
 }
 
 /** The signature header's entry for one signature. */

@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { createSecretKey, type KeyObject, timingSafeEqual } from 'node:crypto';
 import { ScalekitWebhookError } from './errors.js';
 import { readHeader, type ScalekitHeadersInput } from './headers.js';
 import { OptionsChecker } from './options.js';
@@ -55,13 +55,14 @@ export interface VerifyScalekitWebhookInput extends ScalekitVerifierOptions {
  * constructor, which throws `invalid_options` for a bad secret or tolerance.
  */
 export class ScalekitWebhookVerifier {
-  readonly #keys: readonly ScalekitSigningKey[];
+  /** The HMAC keys as `KeyObject`s, made once (createHmac would otherwise prepare the key bytes on every call). */
+  readonly #keys: readonly KeyObject[];
   readonly #toleranceSeconds: number;
   readonly #now: () => number;
   readonly #names: SignatureHeaderNames;
 
   constructor(options: ScalekitVerifierOptions) {
-    this.#keys = parseSecrets(options?.secret);
+    this.#keys = parseSecrets(options?.secret).map((key: ScalekitSigningKey) => createSecretKey(key.bytes));
     this.#toleranceSeconds = checkTolerance(options.toleranceSeconds);
     this.#now = options.now ?? Date.now;
     this.#names = options.headerNames ?? WEBHOOK_HEADERS;
@@ -77,8 +78,7 @@ export class ScalekitWebhookVerifier {
    */
   verify(payload: Buffer | Uint8Array | string, headers: ScalekitHeadersInput): VerifiedScalekitDelivery {
     const names = this.#names;
-    const { webhookId, timestamp, signatures } = readDeliveryHeaders(headers, names);
-    const rawTimestamp = String(timestamp);
+    const { webhookId, timestamp, rawTimestamp, signatures } = readDeliveryHeaders(headers, names);
 
     const nowSeconds = Math.floor(this.#now() / 1000);
     if (nowSeconds - timestamp > this.#toleranceSeconds) {
@@ -97,7 +97,7 @@ export class ScalekitWebhookVerifier {
     const candidates = decodeV1Signatures(signatures, names.signature);
     if (candidates.length > 0) {
       for (const key of this.#keys) {
-        const expected = signedContentHmac(key.bytes, webhookId, rawTimestamp, payload);
+        const expected = signedContentHmac(key, webhookId, rawTimestamp, payload);
         for (const candidate of candidates) {
           if (timingSafeEqual(expected, candidate)) {
             return { webhookId, timestamp };
@@ -122,6 +122,8 @@ export function verifyScalekitWebhook(input: VerifyScalekitWebhookInput): Verifi
 interface DeliveryHeaders {
   webhookId: string;
   timestamp: number;
+  /** The timestamp as sent (canonical: the pattern admits no sign, spaces nor leading zeros). */
+  rawTimestamp: string;
   signatures: string;
 }
 
@@ -138,9 +140,19 @@ export function readDeliveryHeaders(
       ),
     });
   }
-  const id = readHeader(headers, WEBHOOK_ID_HEADER);
-  const ts = readHeader(headers, WEBHOOK_TIMESTAMP_HEADER);
-  const sig = readHeader(headers, WEBHOOK_SIGNATURE_HEADER);
+  let id: unknown;
+  let ts: unknown;
+  let sig: unknown;
+  if (typeof (headers as { get?: unknown }).get === 'function' || !scannable(names)) {
+    id = readHeader(headers, WEBHOOK_ID_HEADER);
+    ts = readHeader(headers, WEBHOOK_TIMESTAMP_HEADER);
+    sig = readHeader(headers, WEBHOOK_SIGNATURE_HEADER);
+  } else {
+    const found = scanHeaders(headers as Readonly<Record<string, unknown>>, names);
+    id = found.id;
+    ts = found.timestamp;
+    sig = found.signature;
+  }
   if (id == null || ts == null || sig == null) {
     const missing = [
       [WEBHOOK_ID_HEADER, id],
@@ -190,7 +202,60 @@ export function readDeliveryHeaders(
   if (signatures.includes(', ')) {
     throw invalidHeader(`${WEBHOOK_SIGNATURE_HEADER} was sent more than once (values joined by ", ")`);
   }
-  return { webhookId, timestamp: Number(rawTimestamp), signatures };
+  return { webhookId, timestamp: Number(rawTimestamp), rawTimestamp, signatures };
+}
+
+/** Whether {@link scanHeaders} answers like {@link readHeader} for these names: lowercase and distinct. */
+function scannable(names: SignatureHeaderNames): boolean {
+  const { id, timestamp, signature } = names;
+  return (
+    id === id.toLowerCase() &&
+    timestamp === timestamp.toLowerCase() &&
+    signature === signature.toLowerCase() &&
+    id !== timestamp &&
+    id !== signature &&
+    timestamp !== signature
+  );
+}
+
+/** Reused by {@link scanHeaders} (synchronous, so never shared by two calls at once). */
+const SCANNED = { id: undefined as unknown, timestamp: undefined as unknown, signature: undefined as unknown };
+const SCAN_COUNTS = { id: 0, timestamp: 0, signature: 0 };
+
+/**
+ * @internal The three headers of a plain object, in one pass over its keys, with {@link readHeader}'s answer for each:
+ * the value; every value in an array when the name occurs more than once under different cases; `undefined` if absent.
+ * A key is lowercased only when it is not already the lowercase name (Node gives lowercase keys).
+ */
+export function scanHeaders(
+  record: Readonly<Record<string, unknown>>,
+  names: SignatureHeaderNames,
+): { id: unknown; timestamp: unknown; signature: unknown } {
+  SCANNED.id = SCANNED.timestamp = SCANNED.signature = undefined;
+  SCAN_COUNTS.id = SCAN_COUNTS.timestamp = SCAN_COUNTS.signature = 0;
+  for (const key in record) {
+    const which =
+      key.length === names.id.length && (key === names.id || key.toLowerCase() === names.id)
+        ? 'id'
+        : key.length === names.timestamp.length && (key === names.timestamp || key.toLowerCase() === names.timestamp)
+          ? 'timestamp'
+          : key.length === names.signature.length && (key === names.signature || key.toLowerCase() === names.signature)
+            ? 'signature'
+            : undefined;
+    if (which === undefined || !Object.prototype.hasOwnProperty.call(record, key)) {
+      continue;
+    }
+    const value = record[key];
+    const count = ++SCAN_COUNTS[which];
+    if (count === 1) {
+      SCANNED[which] = value;
+    } else if (count === 2) {
+      SCANNED[which] = [SCANNED[which], value];
+    } else {
+      (SCANNED[which] as unknown[]).push(value);
+    }
+  }
+  return SCANNED;
 }
 
 function single(name: string, value: unknown): string {
@@ -209,6 +274,11 @@ function single(name: string, value: unknown): string {
 
 /** Decodes the well-formed `v1` entries; malformed entries and other versions are skipped, not fatal. */
 function decodeV1Signatures(header: string, headerName: string): Buffer[] {
+  // One entry (the usual header): no split.
+  if (header.length === V1_ENTRY_LENGTH && header.indexOf(' ') === -1) {
+    const value = header.slice(3);
+    return header.startsWith('v1,') && V1_SIGNATURE.test(value) ? [Buffer.from(value, 'base64')] : [];
+  }
   const entries = header.split(' ').filter((entry) => entry.length > 0);
   if (entries.length > MAX_SIGNATURE_ENTRIES) {
     throw invalidHeader(`${headerName} has ${entries.length} entries (at most ${MAX_SIGNATURE_ENTRIES})`);
