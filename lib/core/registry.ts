@@ -113,34 +113,35 @@ export async function runScalekitHandlers<H, A extends unknown[]>(
   invoke: (handler: H, ...args: A) => unknown,
   ...args: A
 ): Promise<ScalekitHandlerFailure<H>[]> {
-  const errors: unknown[] = new Array(handlers.length);
-  let failed = false;
-  const pending: Promise<void>[] = [];
-  handlers.forEach((handler, index) => {
-    const fail = (error: unknown) => {
-      errors[index] = error;
-      failed = true;
-    };
+  // Allocated on the first failure, and the list of promises on the first asynchronous handler: the usual delivery
+  // (handlers that succeed, often synchronously) allocates neither, nor a closure per handler.
+  let errors: unknown[] | undefined;
+  let pending: Promise<void>[] | undefined;
+  for (let index = 0; index < handlers.length; index++) {
     try {
-      const result = invoke(handler, ...args);
+      const result = invoke(handlers[index]!, ...args);
       if (result !== null && typeof (result as PromiseLike<unknown>)?.then === 'function') {
-        pending.push(Promise.resolve(result).then(undefined, fail));
+        (pending ??= []).push(
+          Promise.resolve(result).then(undefined, (error: unknown) => {
+            (errors ??= new Array(handlers.length))[index] = error;
+          }),
+        );
       }
     } catch (error) {
-      fail(error);
+      (errors ??= new Array(handlers.length))[index] = error;
     }
-  });
-  if (pending.length > 0) {
+  }
+  if (pending !== undefined) {
     await Promise.all(pending);
   }
-  if (!failed) {
+  if (errors === undefined) {
     return [];
   }
   const failures: ScalekitHandlerFailure<H>[] = [];
-  handlers.forEach((handler, index) => {
+  for (let index = 0; index < handlers.length; index++) {
     if (index in errors) {
-      failures.push({ handler, error: errors[index] });
+      failures.push({ handler: handlers[index]!, error: errors[index] });
     }
-  });
+  }
   return failures;
 }

@@ -67,6 +67,20 @@ describe('runScalekitHandlers', () => {
       ['reject', 'async'],
     ]);
   });
+
+  it('reports synchronous throws of a synchronous invoke (even of undefined), and nothing when all succeed', async () => {
+    const handlers = [h('ok'), h('throws'), h('throws-undefined'), h('ok-too')];
+    const failures = await runScalekitHandlers(handlers, (handler) => {
+      if (handler.name === 'throws') throw new Error('boom');
+      if (handler.name === 'throws-undefined') throw undefined;
+      return handler.name;
+    });
+    expect(failures.map((f) => [f.handler.name, f.error instanceof Error ? f.error.message : f.error])).toEqual([
+      ['throws', 'boom'],
+      ['throws-undefined', undefined],
+    ]);
+    expect(await runScalekitHandlers(handlers, () => undefined)).toEqual([]);
+  });
 });
 
 describe('IdempotencyGate', () => {
