@@ -1,6 +1,6 @@
 import { describeError } from '../describe-error.js';
 import { ScalekitWebhookError } from '../errors.js';
-import type { IdempotencyStore } from './idempotency-store.js';
+import type { ClaimResult, IdempotencyStore } from './idempotency-store.js';
 
 export interface IdempotencyGateOptions {
   /** How long an in-flight claim lives if its process dies. */
@@ -44,7 +44,12 @@ export class IdempotencyGate {
   }
 
   async enter(key: string): Promise<IdempotencyTicket | 'duplicate'> {
-    const claim = await this.#call('claim', () => this.store.claim(key, this.options.leaseMs));
+    let claim: ClaimResult;
+    try {
+      claim = await this.store.claim(key, this.options.leaseMs);
+    } catch (error) {
+      throw this.storeError('claim', error);
+    }
     if (claim.status === 'done') {
       return 'duplicate';
     }
@@ -53,47 +58,81 @@ export class IdempotencyGate {
         headers: { 'Retry-After': this.#retryAfterSeconds },
       });
     }
-    // held → completed, or held → released (→ completed, if the work still finished: the store only writes the done
-    // mark when nobody re-claimed the key in between).
-    let state: 'held' | 'released' | 'completed' = 'held';
-    const complete = async () => {
-      if (state === 'completed') {
-        return true;
-      }
-      state = 'completed';
-      return this.#call('complete', () => this.store.complete(key, claim.token, this.options.ttlMs));
-    };
-    const release = async () => {
-      if (state !== 'held') {
-        return false;
-      }
-      state = 'released';
-      return this.#call('release', () => this.store.release(key, claim.token));
-    };
-    const renew = async () => {
-      if (state !== 'held') {
-        return false;
-      }
-      if (typeof this.store.renew !== 'function') {
-        return true;
-      }
-      return this.#call('renew', () => this.store.renew!(key, claim.token, this.options.leaseMs));
-    };
-    return { key, complete, release, renew };
+    return new HeldClaim(this, key, claim.token);
   }
 
-  async #call<T>(operation: string, run: () => Promise<T>): Promise<T> {
+  /** @internal A store failure as the HTTP layer answers it: `store_unavailable` (503 with `Retry-After`). */
+  storeError(operation: string, error: unknown): ScalekitWebhookError {
+    if (error instanceof ScalekitWebhookError) {
+      return error;
+    }
+    return new ScalekitWebhookError(
+      'store_unavailable',
+      `idempotency store ${operation} failed: ${describeError(error)}`,
+      {
+        cause: error,
+        headers: { 'Retry-After': this.#retryAfterSeconds },
+      },
+    );
+  }
+}
+
+/**
+ * A claim held by this process: held → completed, or held → released (→ completed, if the work still finished: the
+ * store only writes the done mark when nobody re-claimed the key in between). One object per delivery, its methods
+ * on the prototype (no closures per delivery); call them as methods.
+ */
+class HeldClaim implements IdempotencyTicket {
+  #state: 'held' | 'released' | 'completed' = 'held';
+  readonly #gate: IdempotencyGate;
+  readonly #token: string;
+
+  constructor(
+    gate: IdempotencyGate,
+    readonly key: string,
+    token: string,
+  ) {
+    this.#gate = gate;
+    this.#token = token;
+  }
+
+  async complete(): Promise<boolean> {
+    if (this.#state === 'completed') {
+      return true;
+    }
+    this.#state = 'completed';
+    const { store, options } = this.#gate;
     try {
-      return await run();
+      return await store.complete(this.key, this.#token, options.ttlMs);
     } catch (error) {
-      if (error instanceof ScalekitWebhookError) {
-        throw error;
-      }
-      throw new ScalekitWebhookError(
-        'store_unavailable',
-        `idempotency store ${operation} failed: ${describeError(error)}`,
-        { cause: error, headers: { 'Retry-After': this.#retryAfterSeconds } },
-      );
+      throw this.#gate.storeError('complete', error);
+    }
+  }
+
+  async release(): Promise<boolean> {
+    if (this.#state !== 'held') {
+      return false;
+    }
+    this.#state = 'released';
+    try {
+      return await this.#gate.store.release(this.key, this.#token);
+    } catch (error) {
+      throw this.#gate.storeError('release', error);
+    }
+  }
+
+  async renew(): Promise<boolean> {
+    if (this.#state !== 'held') {
+      return false;
+    }
+    const { store, options } = this.#gate;
+    if (typeof store.renew !== 'function') {
+      return true;
+    }
+    try {
+      return await store.renew(this.key, this.#token, options.leaseMs);
+    } catch (error) {
+      throw this.#gate.storeError('renew', error);
     }
   }
 }
