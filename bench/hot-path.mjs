@@ -2,6 +2,7 @@
 //   envelope   parseScalekitEventPayload(rawBody) of the fixture (decode, JSON.parse, envelope rules)
 //   JSON.parse the same body with Buffer#toString + JSON.parse only: the floor of the step above
 //   store      MemoryIdempotencyStore (maxKeys 100,000, full): claim + complete of a distinct key, each awaited
+//   store floor the same loop around a store whose methods do nothing (the awaits' own cost)
 //   verify     ScalekitWebhookVerifier#verify of the 1 KiB fixture from a Buffer
 //   node bench/hot-path.mjs [--quick] [--json]
 import { performance } from 'node:perf_hooks';
@@ -18,8 +19,18 @@ const verifier = new ScalekitWebhookVerifier({ secret: SECRET });
 const store = new MemoryIdempotencyStore({ maxKeys: 100_000 });
 const LEASE_MS = 30_000;
 const TTL_MS = 24 * 60 * 60 * 1000;
+const CLAIMED = { status: 'claimed', token: 'x' };
+const nullStore = {
+  async claim() {
+    return CLAIMED;
+  },
+  async complete() {
+    return true;
+  },
+};
 let sink = 0;
 let keyNo = 0;
+let floorNo = 0;
 // Distinct keys made before measuring, so that building them is not measured.
 const KEYS = Array.from({ length: 1 << 18 }, (_, i) => `evt_bench${i.toString(36).padStart(8, '0')}`);
 
@@ -66,6 +77,13 @@ const cases = {
       if (claim.status !== 'claimed') throw new Error(`key ${key} was ${claim.status}`);
       sink += (await store.complete(key, claim.token, TTL_MS)) ? 1 : 0;
     }),
+  // The same loop around a store that does nothing: the cost of the awaits and of the loop, not of the store.
+  'store floor': () =>
+    timeAsync(async () => {
+      const key = KEYS[floorNo++ & (KEYS.length - 1)];
+      const claim = await nullStore.claim(key, LEASE_MS);
+      sink += (await nullStore.complete(key, claim.token, TTL_MS)) ? 1 : 0;
+    }),
   verify: () =>
     timeSync(() => {
       sink += verifier.verify(body, headers).timestamp;
@@ -91,10 +109,12 @@ if (process.argv.includes('--json')) {
     envelope: 'parseScalekitEventPayload (decode + JSON.parse + envelope rules)',
     'JSON.parse': 'floor: body.toString() + JSON.parse only',
     store: 'MemoryIdempotencyStore claim + complete (awaited, store full)',
+    'store floor': 'floor: the same loop around a store that does nothing',
     verify: 'ScalekitWebhookVerifier#verify, 1 KiB Buffer',
   };
   for (const [name, ns] of Object.entries(result)) {
     console.log(`${label[name].padEnd(66)} ${Math.round(ns).toLocaleString('en-US').padStart(7)} ns`);
   }
   console.log(`envelope rules above the floor: ${Math.round(result.envelope - result['JSON.parse'])} ns`);
+  console.log(`memory store above the floor: ${Math.round(result.store - result['store floor'])} ns`);
 }

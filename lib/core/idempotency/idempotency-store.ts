@@ -18,7 +18,7 @@ export type ClaimResult = { status: 'claimed'; token: string } | { status: 'in-f
  *
  * A key is in one of three states: absent (or expired), in flight (claimed, for `leaseMs`), or done (for `ttlMs`).
  *
- * **Claim tokens.** Each successful claim gets a fresh random token. `complete` and `release` take it back, so a
+ * **Claim tokens.** Each successful claim gets a fresh token that no other claim of the store gets. `complete` and `release` take it back, so a
  * claimer whose lease expired while it was still working cannot disturb the claimer that re-claimed the key after
  * it: a stale `release` deletes nothing, and a stale `complete` does not overwrite another claimer's lease. Both
  * report with their boolean result whether they took effect, which is worth logging when it is `false`.
