@@ -29,7 +29,12 @@ import {
   SECRET,
 } from './common.mjs';
 
-const { OnScalekitEvent, ScalekitWebhookModule, ScalekitEventDispatcher, SCALEKIT_EVENT_TYPES } = lib;
+const { OnScalekitEvent, ScalekitWebhookModule, SCALEKIT_EVENT_TYPES } = lib;
+// Internal (not exported by the package): read from the same build as the library (the snapshot, or dist/esm), only to
+// report how many handlers each case runs.
+const { ScalekitEventDispatcher } = await import(
+  new URL('./scalekit-event.dispatcher.js', import.meta.resolve('nestjs-scalekit-webhooks')).href
+);
 
 const [caseId, platform = 'express'] = process.argv.slice(2);
 /** Requests that reached the code under test, and handler calls. */
