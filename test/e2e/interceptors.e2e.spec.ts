@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Inject, Injectable, Module, Scope } from '@nestjs/common';
+import { Controller, Inject, Injectable, Module, Scope } from '@nestjs/common';
 import { REQUEST } from '@nestjs/core';
 import { createHmac, randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
@@ -404,6 +404,28 @@ describe.each(PLATFORMS)('registration on %s', (platform) => {
         expect(res.status).toBe(503);
       }
       expect(t.logger.matching(/No interceptor handler for "PRE_SESSION_CREATION"/)).toHaveLength(1);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('finds a handler on a controller too', async () => {
+    @Controller('policies')
+    class PolicyController {
+      @OnScalekitInterceptor('PRE_USER_INVITATION')
+      invite(): ScalekitInterceptorResponse<'PRE_USER_INVITATION'> {
+        return ScalekitInterceptorDecision.deny('Invitations are reviewed by hand');
+      }
+    }
+    const t = await startApp(platform, {
+      imports: [ScalekitInterceptorModule.forRoot({ secret: SECRET })],
+      controllers: [PolicyController],
+    });
+    try {
+      const res = await sendScalekitInterceptor(t.app, buildScalekitInterceptorRequest('PRE_USER_INVITATION'), {
+        secret: SECRET,
+      });
+      expect(res.body).toEqual({ decision: 'DENY', error: { message: 'Invitations are reviewed by hand' } });
     } finally {
       await t.close();
     }
