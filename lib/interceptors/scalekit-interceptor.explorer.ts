@@ -11,7 +11,8 @@ import {
   SCALEKIT_INTERCEPTOR_HANDLER_METADATA,
   type ScalekitInterceptorHandlerMetadata,
 } from '../decorators/on-scalekit-interceptor.decorator.js';
-import { SCALEKIT_INTERCEPTOR_LOGGER_CONTEXT } from './scalekit-interceptor.interfaces.js';
+import { ScalekitWebhookError } from '../core/errors.js';
+import { SCALEKIT_INTERCEPTOR_LOGGER_CONTEXT, ScalekitInterceptorRoute } from './scalekit-interceptor.interfaces.js';
 
 type HandlerMethod = (request: ScalekitInterceptorRequestBody, context: ScalekitInterceptorContext) => unknown;
 
@@ -34,6 +35,7 @@ export class ScalekitInterceptorExplorer implements OnModuleInit {
     @Inject(ModuleRef) private readonly moduleRef: ModuleRef,
     @Inject(ScalekitInterceptorHandlerRegistry) private readonly registry: ScalekitInterceptorHandlerRegistry,
     @Inject(ScalekitInterceptorReceiver) private readonly receiver: ScalekitInterceptorReceiver,
+    @Inject(ScalekitInterceptorRoute) private readonly route: ScalekitInterceptorRoute,
   ) {}
 
   onModuleInit(): void {
@@ -43,6 +45,7 @@ export class ScalekitInterceptorExplorer implements OnModuleInit {
       );
     }
     const wrappers = [...this.discovery.getProviders(), ...this.discovery.getControllers()];
+    this.checkRoutes(wrappers.map((wrapper) => wrapper.instance));
     const seen = new Set<object>();
     for (const wrapper of wrappers) {
       if (wrapper.isAlias) {
@@ -116,6 +119,29 @@ export class ScalekitInterceptorExplorer implements OnModuleInit {
       );
     }
   }
+
+  private checkRoutes(instances: unknown[]): void {
+    const clash = clashOf(this.route, instances);
+    if (clash) {
+      throw new ScalekitWebhookError(
+        'invalid_options',
+        `Two ScalekitInterceptorModule registrations use the path '/${this.route.path}'${clash.path === this.route.path ? '' : ` (and '/${clash.path}': routes match regardless of case)`}: give each its own \`path\`, or give one registration every secret (\`secret: [a, b]\`)`,
+      );
+    }
+  }
+}
+
+/**
+ * Refuses two interceptor registrations on one path, whatever the case (Express matches routes case-insensitively by
+ * default, so one would silently shadow the other).
+ */
+function clashOf(route: ScalekitInterceptorRoute, instances: unknown[]): ScalekitInterceptorRoute | undefined {
+  return instances.find(
+    (other): other is ScalekitInterceptorRoute =>
+      other instanceof ScalekitInterceptorRoute &&
+      other !== route &&
+      other.path.toLowerCase() === route.path.toLowerCase(),
+  );
 }
 
 /** The class an instance was made from, for log lines; the provider's name when it has none (a plain object). */

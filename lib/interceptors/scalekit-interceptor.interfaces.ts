@@ -19,3 +19,11 @@ export interface ScalekitInterceptorModuleExtras {
 
 /** Logger context of every line the interceptor module writes. */
 export const SCALEKIT_INTERCEPTOR_LOGGER_CONTEXT = 'ScalekitInterceptor';
+
+/** The route of one registration, as a provider: registrations find each other's routes through it. */
+export class ScalekitInterceptorRoute {
+  constructor(
+    /** Without surrounding slashes. */
+    readonly path: string,
+  ) {}
+}

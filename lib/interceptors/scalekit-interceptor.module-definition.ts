@@ -8,6 +8,7 @@ import { ScalekitWebhookError } from '../core/errors.js';
 import { createScalekitInterceptorController } from './scalekit-interceptor.controller.js';
 import {
   SCALEKIT_INTERCEPTOR_LOGGER_CONTEXT,
+  ScalekitInterceptorRoute,
   type ScalekitInterceptorModuleExtras,
   type ScalekitInterceptorModuleOptions,
 } from './scalekit-interceptor.interfaces.js';
@@ -36,6 +37,10 @@ export const {
       controllers: [createScalekitInterceptorController(extras.path ?? DEFAULT_INTERCEPTOR_PATH)],
       providers: [
         ...(definition.providers ?? []),
+        {
+          provide: ScalekitInterceptorRoute,
+          useValue: new ScalekitInterceptorRoute((extras.path ?? DEFAULT_INTERCEPTOR_PATH).replace(/^\/+|\/+$/g, '')),
+        },
         // One registry per registration: the explorer fills it, the receiver reads it.
         { provide: ScalekitInterceptorHandlerRegistry, useFactory: () => new ScalekitInterceptorHandlerRegistry() },
         {

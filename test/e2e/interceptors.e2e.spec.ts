@@ -431,6 +431,37 @@ describe.each(PLATFORMS)('registration on %s', (platform) => {
     }
   });
 
+  it('refuses two registrations on one path, and serves two on their own paths', async () => {
+    await expect(
+      startApp(platform, {
+        imports: [
+          ScalekitInterceptorModule.forRoot({ secret: SECRET }),
+          ScalekitInterceptorModule.forRoot({ secret: SECOND_SECRET, path: 'Scalekit/Interceptors/' }),
+        ],
+        providers: PROVIDERS,
+      }),
+    ).rejects.toThrow(/Two ScalekitInterceptorModule registrations use the path/);
+
+    const t = await startApp(platform, {
+      imports: [
+        ScalekitInterceptorModule.forRoot({ secret: SECRET }),
+        ScalekitInterceptorModule.forRoot({ secret: SECOND_SECRET, path: 'other/interceptors' }),
+      ],
+      providers: PROVIDERS,
+    });
+    try {
+      const first = await sendScalekitInterceptor(t.url, signup('eve@blocked.example'), { secret: SECRET });
+      const second = await sendScalekitInterceptor(t.url, signup('eve@blocked.example'), {
+        secret: SECOND_SECRET,
+        path: 'other/interceptors',
+      });
+      const crossed = await sendScalekitInterceptor(t.url, signup('eve@blocked.example'), { secret: SECOND_SECRET });
+      expect([first.decision, second.decision, crossed.status]).toEqual(['DENY', 'DENY', 401]);
+    } finally {
+      await t.close();
+    }
+  });
+
   it('refuses two handlers for one trigger at start-up, naming both', async () => {
     @Injectable()
     class First {
