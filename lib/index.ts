@@ -35,3 +35,18 @@ export type {
   ScalekitWebhookForRootOptions,
 } from './scalekit-webhook.module-definition.js';
 export { ScalekitWebhookModule } from './scalekit-webhook.module.js';
+export {
+  OnScalekitInterceptor,
+  type ScalekitInterceptorHandlerMethod,
+  type ScalekitInterceptorRequestOf,
+  type ScalekitInterceptorResponseOf,
+} from './decorators/on-scalekit-interceptor.decorator.js';
+export type {
+  ScalekitInterceptorModuleExtras,
+  ScalekitInterceptorModuleOptions,
+} from './interceptors/scalekit-interceptor.interfaces.js';
+export type {
+  ScalekitInterceptorForRootAsyncOptions,
+  ScalekitInterceptorForRootOptions,
+} from './interceptors/scalekit-interceptor.module-definition.js';
+export { ScalekitInterceptorModule } from './interceptors/scalekit-interceptor.module.js';
