@@ -7,7 +7,7 @@
  */
 export * from './core/public.js';
 export { OnScalekitEvent } from './scalekit-event.decorator.js';
-export type { ScalekitJobRequest } from './scalekit-event.worker.js';
+export type { ScalekitJobRequest } from './scalekit-event.consumer.js';
 export type { ScalekitWebhookReceipt } from './scalekit-webhook.controller.js';
 export { ScalekitWebhookHttpException } from './scalekit-webhook.exception.js';
 export { ScalekitWebhookExceptionFilter } from './scalekit-webhook.filter.js';
@@ -35,3 +35,11 @@ export type {
   ScalekitWebhookForRootOptions,
 } from './scalekit-webhook.module-definition.js';
 export { ScalekitWebhookModule } from './scalekit-webhook.module.js';
+export {
+  getScalekitIdempotencyStoreToken,
+  getScalekitQueueToken,
+  getScalekitVerifierToken,
+  InjectScalekitIdempotencyStore,
+  InjectScalekitQueue,
+  InjectScalekitVerifier,
+} from './scalekit-webhook.tokens.js';
