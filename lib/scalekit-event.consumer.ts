@@ -4,7 +4,8 @@ import type { ScalekitDelivery } from './core/receiver/delivery.js';
 import { decodeScalekitQueueJob } from './core/receiver/queue-codec.js';
 import type { ScalekitJobFailureInfo, ScalekitQueue, ScalekitQueueJob } from './core/queue/index.js';
 import { ScalekitEventDispatcher } from './scalekit-event.dispatcher.js';
-import { SCALEKIT_LOGGER_CONTEXT } from './scalekit-webhook.constants.js';
+import type { ScalekitTelemetry } from './core/telemetry/scalekit-telemetry.js';
+import { SCALEKIT_LOGGER_CONTEXT, SCALEKIT_TELEMETRY } from './scalekit-webhook.constants.js';
 import { ScalekitWebhookConfig } from './scalekit-webhook.config.js';
 
 /**
@@ -32,6 +33,7 @@ export class ScalekitEventConsumer {
   constructor(
     @Inject(ScalekitEventDispatcher) private readonly dispatcher: ScalekitEventDispatcher,
     @Inject(ScalekitWebhookConfig) private readonly config: ScalekitWebhookConfig,
+    @Inject(SCALEKIT_TELEMETRY) private readonly telemetry: ScalekitTelemetry,
   ) {}
 
   /** Prepares the queue, then (unless this instance only enqueues) starts its workers. */
@@ -77,7 +79,10 @@ export class ScalekitEventConsumer {
   private async run(job: ScalekitQueueJob, attempt: number): Promise<void> {
     const delivery = decodeScalekitQueueJob(job, attempt);
     const request: ScalekitJobRequest = { headers: delivery.headers, scalekitJob: { eventId: job.event.id, attempt } };
-    await this.dispatcher.dispatch(job.event, delivery, this.dispatcher.scopeFor(request));
+    const ids = { webhookId: delivery.webhookId, eventId: job.event.id, eventType: job.event.type };
+    await this.telemetry.job(ids, job.trace, () =>
+      this.dispatcher.dispatch(job.event, delivery, this.dispatcher.scopeFor(request)),
+    );
   }
 
   private async failed(job: ScalekitQueueJob, error: unknown, info: ScalekitJobFailureInfo): Promise<void> {
@@ -88,6 +93,7 @@ export class ScalekitEventConsumer {
       );
       return;
     }
+    this.telemetry.deadLetter(event.type);
     this.logger.error(
       `Event ${event.id} (${event.type}) failed its last attempt (${info.attemptsMade}): ${describeError(error)}. Dead-lettered: it is not retried again`,
     );

@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ContextIdFactory, ModuleRef } from '@nestjs/core';
 import {
   type AnyScalekitEvent,
@@ -9,7 +9,8 @@ import {
   ScalekitWebhookError,
 } from './core/index.js';
 import { describeError, stackOf } from './core/describe-error.js';
-import { SCALEKIT_LOGGER_CONTEXT } from './scalekit-webhook.constants.js';
+import type { ScalekitTelemetry } from './core/telemetry/scalekit-telemetry.js';
+import { SCALEKIT_LOGGER_CONTEXT, SCALEKIT_TELEMETRY } from './scalekit-webhook.constants.js';
 import type { ScalekitDelivery } from './core/receiver/delivery.js';
 import type { ScalekitEventDispatchPort, ScalekitHandlerScope } from './core/receiver/handler-port.js';
 
@@ -56,7 +57,10 @@ export class ScalekitEventDispatcher implements ScalekitEventDispatchPort {
   private readonly registry = new ScalekitHandlerRegistry<ScalekitEventHandler>();
   private readonly noticed = new Set<string>();
 
-  constructor(private readonly moduleRef: ModuleRef) {}
+  constructor(
+    private readonly moduleRef: ModuleRef,
+    @Inject(SCALEKIT_TELEMETRY) private readonly telemetry: ScalekitTelemetry,
+  ) {}
 
   register(pattern: string, handler: ScalekitEventHandler): void {
     this.registry.add(pattern, handler);
@@ -98,7 +102,9 @@ export class ScalekitEventDispatcher implements ScalekitEventDispatchPort {
       return;
     }
     const handlerScope = scope ?? this.scopeFor();
-    const failures = await runScalekitHandlers(handlers, (handler) => handler.invoke(event, delivery, handlerScope));
+    const failures = await runScalekitHandlers(handlers, (handler) =>
+      this.telemetry.handler(handler.name, event.type, () => handler.invoke(event, delivery, handlerScope)),
+    );
     if (failures.length === 0) {
       return;
     }

@@ -10,7 +10,8 @@ import type { ScalekitQueue } from './core/queue/index.js';
 import { ScalekitWebhookReceiver } from './core/receiver/webhook-receiver.js';
 import { ScalekitEventConsumer } from './scalekit-event.consumer.js';
 import { ScalekitEventDispatcher } from './scalekit-event.dispatcher.js';
-import { SCALEKIT_LOGGER_CONTEXT } from './scalekit-webhook.constants.js';
+import { SCALEKIT_LOGGER_CONTEXT, SCALEKIT_TELEMETRY } from './scalekit-webhook.constants.js';
+import { loadScalekitTelemetry, type ScalekitTelemetry } from './core/telemetry/scalekit-telemetry.js';
 import { ScalekitWebhookConfig } from './scalekit-webhook.config.js';
 import type { ScalekitWebhookModuleOptions } from './scalekit-webhook.interfaces.js';
 import { ScalekitWebhookLifecycle } from './scalekit-webhook.lifecycle.js';
@@ -35,6 +36,8 @@ export function scalekitRegistrationProviders(optionsToken: string, name: string
   const queueToken = getScalekitQueueToken(name);
   const verifierToken = getScalekitVerifierToken(name);
   return [
+    // Loaded at start-up: a no-op when @opentelemetry/api is absent or no SDK is registered by then.
+    { provide: SCALEKIT_TELEMETRY, useFactory: () => loadScalekitTelemetry() },
     {
       provide: verifierToken,
       useFactory: (options: ScalekitWebhookModuleOptions, _config: ScalekitWebhookConfig) =>
@@ -61,6 +64,7 @@ export function scalekitRegistrationProviders(optionsToken: string, name: string
         store: IdempotencyStore | null,
         queue: ScalekitQueue | null,
         dispatcher: ScalekitEventDispatcher,
+        telemetry: ScalekitTelemetry,
       ) =>
         new ScalekitWebhookReceiver({
           verifier,
@@ -81,8 +85,16 @@ export function scalekitRegistrationProviders(optionsToken: string, name: string
           logger: new Logger(SCALEKIT_LOGGER_CONTEXT),
           debugEnabled: () => Logger.isLevelEnabled('debug'),
           rawBodyMissing: RAW_BODY_MISSING,
+          telemetry,
         }),
-      inject: [ScalekitWebhookConfig, verifierToken, storeToken, queueToken, ScalekitEventDispatcher],
+      inject: [
+        ScalekitWebhookConfig,
+        verifierToken,
+        storeToken,
+        queueToken,
+        ScalekitEventDispatcher,
+        SCALEKIT_TELEMETRY,
+      ],
     },
     {
       provide: ScalekitWebhookLifecycle,

@@ -132,7 +132,7 @@ export class ScalekitWebhookReceiver {
         headers: request.headers,
         ...(this.options.endpoint === undefined ? {} : { endpoint: this.options.endpoint }),
       };
-      timing.verified({ webhookId });
+      // Its span starts at `verified`, once the event's ids are known (in `receive`); its clock started here.
       this.timings.set(delivery, timing);
       return delivery;
     } catch (error) {
