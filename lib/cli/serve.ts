@@ -28,8 +28,8 @@ import {
 
 export const SERVE_HELP = `Usage: ${CLI_NAME} serve [--port 3000] [--host 127.0.0.1] [--secret <whsec_…>] [--path <path>]
 
-A throw-away receiver (plain node:http, no Nest): verifies each delivery like the module, pretty-prints it, and answers
-200 {"received":true}, or 4xx with the module's response body. Useful with a tunnel before wiring a Nest app, or as
+A throw-away receiver (plain node:http, no Nest) on the module's own receiver: verifies each delivery like the module,
+deduplicates it in memory, pretty-prints it, and answers 200 {"received":true}, or 4xx with the module's response body. Useful with a tunnel before wiring a Nest app, or as
 the target of \`${CLI_NAME} trigger\`. Stops on Ctrl+C (SIGINT) or SIGTERM.
 
 Options:
