@@ -5,11 +5,3 @@ export interface ScalekitReceiverLogger {
   error(message: string, stack?: string): void;
   debug(message: string): void;
 }
-
-/** Writes nothing. */
-export const SILENT_SCALEKIT_LOGGER: ScalekitReceiverLogger = {
-  log: () => {},
-  warn: () => {},
-  error: () => {},
-  debug: () => {},
-};

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { describeError, stackOf } from '../describe-error.js';
 import { type AnyScalekitEvent, parseScalekitEventPayload } from '../envelope.js';
 import { ScalekitWebhookError } from '../errors.js';
-import type { IdempotencyGate, IdempotencyTicket } from '../idempotency/idempotency-gate.js';
+import type { IdempotencyGate } from '../idempotency/idempotency-gate.js';
 import type { IdempotencyStore } from '../idempotency/idempotency-store.js';
 import { LogLimiter } from '../log-limiter.js';
 import type { ScalekitQueue } from '../queue/scalekit-queue.js';
@@ -13,6 +13,7 @@ import {
   type ScalekitDeliveryTelemetry,
   type ScalekitTelemetry,
 } from '../telemetry/scalekit-telemetry.js';
+import { ScalekitClaimKeeper } from './claim-keeper.js';
 import type { ScalekitDelivery } from './delivery.js';
 import type { ScalekitEventDispatchPort, ScalekitHandlerScope } from './handler-port.js';
 import { scalekitOutcome, scalekitOutcomeOfError, type ScalekitReceiverOutcome } from './outcome.js';
@@ -84,11 +85,9 @@ export class ScalekitWebhookReceiver {
   /** Deliveries being processed, and what to call when the last one ends (set while draining). */
   private active = 0;
   private onDrained: (() => void) | undefined;
-  private readonly held = new Set<IdempotencyTicket>();
   private closing = false;
-  /** When the idempotency store stopped answering (undefined while it answers), and deliveries refused since. */
-  private storeDownSince: number | undefined;
-  private refusedWhileDown = 0;
+  /** Absent when idempotency is off. */
+  private readonly claims: ScalekitClaimKeeper | undefined;
   /** Deliveries not answered yet: each entry answers its delivery at once with the given error. */
   private readonly open = new Set<(error: ScalekitWebhookError) => void>();
   private readonly refusals = new LogLimiter();
@@ -98,6 +97,7 @@ export class ScalekitWebhookReceiver {
 
   constructor(private readonly options: ScalekitWebhookReceiverOptions) {
     this.telemetry = options.telemetry ?? NOOP_SCALEKIT_TELEMETRY;
+    this.claims = options.idempotency && new ScalekitClaimKeeper(options.idempotency, options.logger);
   }
 
   /** The registration's `name`, if any. */
@@ -200,17 +200,7 @@ export class ScalekitWebhookReceiver {
       );
     }
     this.open.clear();
-    for (const ticket of [...this.held]) {
-      this.held.delete(ticket);
-      await ticket.release().then(
-        () =>
-          this.options.logger.warn(
-            `Released the claim on event ${ticket.key}: its handlers did not finish before shutdown; Scalekit will retry it`,
-          ),
-        (error: unknown) =>
-          this.options.logger.error(`Could not release the claim on event ${ticket.key}: ${describeError(error)}`),
-      );
-    }
+    await this.claims?.releaseAll();
   }
 
   /**
@@ -326,19 +316,15 @@ export class ScalekitWebhookReceiver {
     scope: ScalekitHandlerScope | undefined,
     timing: ScalekitDeliveryTelemetry,
   ): Promise<ScalekitDeliveryOutcome> {
-    const { logger, idempotency, queue } = this.options;
+    const { logger, queue } = this.options;
     if (this.options.debugEnabled?.()) {
       logger.debug(`Received ${event.type} ${event.id}: ${JSON.stringify(redactScalekitPayload(event))}`);
     }
-    const ticket = idempotency ? await this.enter(idempotency, event, delivery) : undefined;
-    if (ticket === 'duplicate') {
+    const claim = this.claims ? await this.claims.claim(event, delivery) : undefined;
+    if (claim === 'duplicate') {
       logger.debug(`Event ${event.id} (${event.type}) was already processed: acknowledged without running handlers`);
       return 'duplicate';
     }
-    if (ticket) {
-      this.held.add(ticket);
-    }
-    const stopRenewing = ticket ? this.keepAlive(ticket, idempotency!.options.leaseMs) : undefined;
     try {
       if (queue) {
         await this.enqueue(queue, event, delivery, timing);
@@ -346,95 +332,11 @@ export class ScalekitWebhookReceiver {
         await this.options.dispatcher.dispatch(event, delivery, scope);
       }
     } catch (error) {
-      stopRenewing?.();
-      await this.end(ticket, 'release', event);
+      await claim?.end('release');
       throw error;
     }
-    stopRenewing?.();
-    await this.end(ticket, 'complete', event);
+    await claim?.end('complete');
     return queue ? 'queued' : 'processed';
-  }
-
-  /**
-   * Renews the claim every third of the lease while its delivery is processed, so that the lease only runs out for a
-   * process that died: a retry arriving while a slow handler still runs gets 409, not a second run. Returns the stop
-   * function. A renewal that fails (store unreachable) is retried at the next tick; one that finds the claim lost
-   * stops and says so.
-   */
-  private keepAlive(ticket: IdempotencyTicket, leaseMs: number): () => void {
-    let failing = false;
-    const timer = setInterval(
-      () => {
-        ticket.renew().then(
-          (held) => {
-            failing = false;
-            if (!held) {
-              clearInterval(timer);
-              if (this.held.has(ticket)) {
-                this.options.logger.warn(
-                  `Lost the claim on event ${ticket.key} while its handlers run: a retry may run them again`,
-                );
-              }
-            }
-          },
-          (error: unknown) => {
-            if (!failing) {
-              failing = true;
-              this.options.logger.warn(`Could not renew the claim on event ${ticket.key}: ${describeError(error)}`);
-            }
-          },
-        );
-      },
-      Math.max(50, Math.floor(leaseMs / 3)),
-    );
-    timer.unref();
-    return () => clearInterval(timer);
-  }
-
-  /** Claims the event, noting whether the store answered (for the outage log lines). */
-  private async enter(
-    gate: IdempotencyGate,
-    event: AnyScalekitEvent,
-    delivery: ScalekitDelivery,
-  ): Promise<IdempotencyTicket | 'duplicate'> {
-    try {
-      const ticket = await gate.enter(event.id || delivery.webhookId);
-      this.storeAnswered();
-      return ticket;
-    } catch (error) {
-      if (error instanceof ScalekitWebhookError && error.code === 'store_unavailable') {
-        this.storeFailed(error, event.id);
-      } else {
-        this.storeAnswered(); // in_flight: the store did answer
-      }
-      throw error;
-    }
-  }
-
-  /**
-   * One error line when the idempotency store stops answering, one line when it answers again (with how many
-   * deliveries were refused meanwhile): not one per delivery.
-   */
-  private storeFailed(error: unknown, eventId: string): void {
-    if (this.storeDownSince === undefined) {
-      this.storeDownSince = Date.now();
-      this.refusedWhileDown = 0;
-      this.options.logger.error(
-        `Idempotency store unreachable (${describeError(error)}): deliveries are answered 503 store_unavailable with Retry-After until it is back (first refused: event ${JSON.stringify(eventId.slice(0, 100))})`,
-      );
-    }
-    this.refusedWhileDown++;
-  }
-
-  private storeAnswered(): void {
-    if (this.storeDownSince === undefined) {
-      return;
-    }
-    const seconds = ((Date.now() - this.storeDownSince) / 1000).toFixed(1);
-    this.storeDownSince = undefined;
-    this.options.logger.log(
-      `Idempotency store reachable again after ${seconds} s; ${this.refusedWhileDown} delivery(ies) were answered 503 meanwhile (Scalekit retries them)`,
-    );
   }
 
   private async enqueue(
@@ -456,31 +358,6 @@ export class ScalekitWebhookReceiver {
         cause: error,
         headers: RETRY_SOON,
       });
-    }
-  }
-
-  /** Ends a claim. A store failure here is logged, not thrown: the handlers' outcome is what the sender must see. */
-  private async end(
-    ticket: IdempotencyTicket | undefined,
-    how: 'complete' | 'release',
-    event: AnyScalekitEvent,
-  ): Promise<void> {
-    if (!ticket) {
-      return;
-    }
-    this.held.delete(ticket);
-    try {
-      if (!(await ticket[how]()) && how === 'complete') {
-        this.options.logger.warn(
-          `Event ${event.id} finished after its claim was lost (not renewed for a whole lease: the store was unreachable or the event loop blocked) and another delivery claimed it: it may run twice`,
-        );
-      }
-    } catch (error) {
-      this.options.logger.error(
-        how === 'complete'
-          ? `Event ${event.id} was handled but could not be marked done (${describeError(error)}); a retry would run its handlers again`
-          : `Could not release the claim on event ${event.id} (${describeError(error)}); its retry waits for the lease to expire`,
-      );
     }
   }
 }
