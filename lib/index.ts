@@ -7,7 +7,7 @@
  */
 export * from './core/public.js';
 export { OnScalekitEvent } from './scalekit-event.decorator.js';
-export type { ScalekitJobRequest } from './scalekit-event.worker.js';
+export type { ScalekitJobRequest } from './scalekit-event.consumer.js';
 export type { ScalekitWebhookReceipt } from './scalekit-webhook.controller.js';
 export { ScalekitWebhookHttpException } from './scalekit-webhook.exception.js';
 export { ScalekitWebhookExceptionFilter } from './scalekit-webhook.filter.js';
@@ -50,3 +50,11 @@ export type {
   ScalekitInterceptorForRootOptions,
 } from './interceptors/scalekit-interceptor.module-definition.js';
 export { ScalekitInterceptorModule } from './interceptors/scalekit-interceptor.module.js';
+export {
+  getScalekitIdempotencyStoreToken,
+  getScalekitQueueToken,
+  getScalekitVerifierToken,
+  InjectScalekitIdempotencyStore,
+  InjectScalekitQueue,
+  InjectScalekitVerifier,
+} from './scalekit-webhook.tokens.js';

@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders } from 'node:http';
+import type { ScalekitDelivery } from './core/receiver/delivery.js';
 import type { AnyScalekitEvent, IdempotencyStore } from './core/index.js';
 import { DEFAULT_TOLERANCE_SECONDS, DEFAULT_WEBHOOK_PATH } from './core/protocol.js';
 import type { ScalekitJobFailureInfo, ScalekitQueue } from './core/queue/index.js';
@@ -109,27 +109,7 @@ export interface ScalekitWebhookModuleExtras {
   receiver?: boolean;
 }
 
-/** The second argument of every handler. */
-export interface ScalekitDelivery {
-  /** `webhook-id`: the message id, the same on every retry of this event. */
-  webhookId: string;
-  /** `webhook-timestamp` of this attempt. */
-  timestamp: Date;
-  /** When this process received the request. */
-  receivedAt: Date;
-  /** The request's headers as received. */
-  headers: IncomingHttpHeaders;
-  /** The `name` of the endpoint that received it, when set. */
-  endpoint?: string;
-  /** Queue mode only: the job running the handlers. */
-  job?: ScalekitDeliveryJob;
-}
-
-/** In queue mode, which attempt at the event this is. */
-export interface ScalekitDeliveryJob {
-  /** 1 for the first run, 2 for the first retry… */
-  attempt: number;
-}
+export type { ScalekitDelivery, ScalekitDeliveryJob } from './core/receiver/delivery.js';
 
 /** Options of `@OnScalekitEvent()`. */
 export interface OnScalekitEventOptions {

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ScalekitWebhookModule, signScalekitWebhook } from 'nestjs-scalekit-webhooks';
 import { startApp, type TestApp } from '../support/app.js';
-import { OTHER_SECRET, SECRET } from '../support/events.js';
+import { eventOf, OTHER_SECRET, SECRET } from '../support/events.js';
 import { CallLog, DirectoryHandlers } from '../support/handlers.js';
 import { type BuiltCli, buildCli, closedPort, runCli, startCli } from './cli-harness.js';
 
@@ -339,6 +339,33 @@ describe('serve', () => {
 
       expect(await server.stop('SIGTERM')).toBe(0);
       expect(server.stdout()).toContain('Stopping.');
+    } finally {
+      await server.stop('SIGKILL');
+    }
+  });
+
+  it('deduplicates like the module: a second copy of an event is acknowledged and printed as a duplicate, once', async () => {
+    const server = startCli(cli, ['serve', '--port', '0', '--secret', SECRET]);
+    try {
+      const [, url] = await server.waitFor(/Listening on (http:\/\/127\.0\.0\.1:\d+)/);
+      const event = eventOf('user.login');
+      const post = async () => {
+        const copy = signScalekitWebhook({ secret: SECRET, payload: event }); // a retry: same event, new signature
+        const res = await fetch(`${url!}/webhooks/scalekit`, {
+          method: 'POST',
+          headers: copy.headers,
+          body: copy.body,
+        });
+        return { status: res.status, body: await res.json() };
+      };
+      expect(await post()).toEqual({ status: 200, body: { received: true } });
+      expect(await post()).toEqual({ status: 200, body: { received: true } });
+      await server.waitFor(/ 200 {2}duplicate of an event already received/);
+      const printed = server
+        .stdout()
+        .split('\n')
+        .filter((text) => text.includes(`user.login  ${event.id}`));
+      expect(printed).toHaveLength(1); // the event itself is printed once
     } finally {
       await server.stop('SIGKILL');
     }

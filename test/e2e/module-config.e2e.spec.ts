@@ -4,8 +4,10 @@ import { ConfigModule, ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import { inspect } from 'node:util';
 import {
+  getScalekitVerifierToken,
   OnScalekitEvent,
   type ScalekitEvent,
+  type ScalekitWebhookVerifier,
   ScalekitWebhookModule,
   type ScalekitWebhookModuleOptions,
   type ScalekitWebhookOptionsFactory,
@@ -76,7 +78,8 @@ describe.each(PLATFORMS)('module configuration (%s)', (platform) => {
       providers: [CallLog, DirectoryHandlers],
     });
     expect((await deliverTo(`${t.url}/webhooks/scalekit`, eventOf('user.login'), OTHER)).status).toBe(200);
-    expect(t.app.get(ScalekitWebhookConfig).verifier.toleranceSeconds).toBe(60);
+    expect(t.app.get<ScalekitWebhookVerifier>(getScalekitVerifierToken()).toleranceSeconds).toBe(60);
+    expect(t.app.get(ScalekitWebhookConfig).toleranceSeconds).toBe(60);
   });
 
   it('forRoot with a custom path; logs one line per handler and warns on a likely typo', async () => {
@@ -179,7 +182,7 @@ describe('start-up refusal (cases 1, 3, 6, 14)', () => {
     for (const text of [
       JSON.stringify(config),
       inspect(config, { depth: 10 }),
-      inspect(config.verifier, { depth: 10, showHidden: true }),
+      inspect(t.app.get(getScalekitVerifierToken()), { depth: 10, showHidden: true }),
     ]) {
       expect(text).not.toContain('C2FVsBQ');
     }

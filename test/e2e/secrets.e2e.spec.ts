@@ -7,12 +7,14 @@ import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import {
   type AnyScalekitEvent,
+  getScalekitVerifierToken,
   OnScalekitEvent,
   parseScalekitEventPayload,
   ScalekitWebhookError,
   ScalekitWebhookGuard,
   ScalekitWebhookModule,
   type ScalekitWebhookModuleOptions,
+  type ScalekitWebhookVerifier,
 } from 'nestjs-scalekit-webhooks';
 import { ScalekitWebhookConfig } from '../../lib/scalekit-webhook.config.js';
 import { CapturingLogger, type Platform, PLATFORMS } from '../support/app.js';
@@ -309,11 +311,12 @@ describe.each(PLATFORMS)('secrets and sensitive data (%s)', (platform) => {
   it('the config, the guard and the verifier never show a secret (JSON.stringify, util.inspect, String)', () => {
     const config = app.get(ScalekitWebhookConfig);
     const guard = app.get(ScalekitWebhookGuard);
+    const verifier = app.get<ScalekitWebhookVerifier>(getScalekitVerifierToken());
     const dumps = {
       'JSON.stringify(config)': JSON.stringify(config),
       'inspect(config)': inspect(config, { depth: Infinity, showHidden: true, getters: true }),
-      'inspect(config.verifier)': inspect(config.verifier, { depth: Infinity, showHidden: true, getters: true }),
-      'JSON.stringify(config.verifier)': JSON.stringify(config.verifier) ?? '',
+      'inspect(verifier)': inspect(verifier, { depth: Infinity, showHidden: true, getters: true }),
+      'JSON.stringify(verifier)': JSON.stringify(verifier) ?? '',
       'String(config)': String(config),
       'template(config)': `${config as unknown as string}`,
       'inspect(guard)': inspect(guard, { depth: 6, showHidden: true }),
