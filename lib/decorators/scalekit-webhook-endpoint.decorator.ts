@@ -1,5 +1,5 @@
 import { SetMetadata } from '@nestjs/common';
-import { SCALEKIT_ENDPOINT_METADATA } from './scalekit-webhook.constants.js';
+import { SCALEKIT_ENDPOINT_METADATA } from '../scalekit-webhook.constants.js';
 
 /**
  * On a route (or controller) guarded by `ScalekitWebhookGuard`: verify with the secret of the registration named

@@ -1,6 +1,6 @@
-import { ScalekitHandlerRegistry, type ScalekitEventOf } from './core/index.js';
-import { SCALEKIT_EVENT_HANDLER_METADATA } from './scalekit-webhook.constants.js';
-import type { OnScalekitEventOptions, ScalekitDelivery } from './scalekit-webhook.interfaces.js';
+import { ScalekitHandlerRegistry, type ScalekitEventOf } from '../core/index.js';
+import { SCALEKIT_EVENT_HANDLER_METADATA } from '../scalekit-webhook.constants.js';
+import type { OnScalekitEventOptions, ScalekitDelivery } from '../interfaces/scalekit-webhook.interfaces.js';
 
 /** One `@OnScalekitEvent()` application, as stored in metadata. */
 export interface ScalekitEventHandlerMetadata {

@@ -1,10 +1,10 @@
 import { createParamDecorator, type ExecutionContext, Logger } from '@nestjs/common';
-import { describeError } from './core/describe-error.js';
-import { parseScalekitEventPayload, ScalekitWebhookError } from './core/index.js';
-import { LogLimiter } from './core/log-limiter.js';
-import { SCALEKIT_DELIVERY_KEY, SCALEKIT_LOGGER_CONTEXT } from './scalekit-webhook.constants.js';
-import { ScalekitWebhookHttpException } from './scalekit-webhook.exception.js';
-import type { ScalekitWebhookRequest } from './scalekit-webhook.guard.js';
+import { describeError } from '../core/describe-error.js';
+import { parseScalekitEventPayload, ScalekitWebhookError } from '../core/index.js';
+import { LogLimiter } from '../core/log-limiter.js';
+import { SCALEKIT_DELIVERY_KEY, SCALEKIT_LOGGER_CONTEXT } from '../scalekit-webhook.constants.js';
+import { ScalekitWebhookHttpException } from '../scalekit-webhook.exception.js';
+import type { ScalekitWebhookRequest } from '../scalekit-webhook.guard.js';
 
 const logger = new Logger(SCALEKIT_LOGGER_CONTEXT);
 /** Routes already reported, so that a misconfigured route logs its fix once, not once per request. */

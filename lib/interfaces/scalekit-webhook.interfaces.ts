@@ -1,7 +1,7 @@
-import type { ScalekitDelivery } from './core/receiver/delivery.js';
-import type { AnyScalekitEvent, IdempotencyStore } from './core/index.js';
-import { DEFAULT_TOLERANCE_SECONDS, DEFAULT_WEBHOOK_PATH } from './core/protocol.js';
-import type { ScalekitJobFailureInfo, ScalekitQueue } from './core/queue/index.js';
+import type { ScalekitDelivery } from '../core/receiver/delivery.js';
+import type { AnyScalekitEvent, IdempotencyStore } from '../core/index.js';
+import { DEFAULT_TOLERANCE_SECONDS, DEFAULT_WEBHOOK_PATH } from '../core/protocol.js';
+import type { ScalekitJobFailureInfo, ScalekitQueue } from '../core/queue/index.js';
 
 /** Handle each event once: see the README's "Exactly once" section. */
 export interface ScalekitIdempotencyOptions {
@@ -109,7 +109,7 @@ export interface ScalekitWebhookModuleExtras {
   receiver?: boolean;
 }
 
-export type { ScalekitDelivery, ScalekitDeliveryJob } from './core/receiver/delivery.js';
+export type { ScalekitDelivery, ScalekitDeliveryJob } from '../core/receiver/delivery.js';
 
 /** Options of `@OnScalekitEvent()`. */
 export interface OnScalekitEventOptions {
