@@ -6,7 +6,7 @@
  * the built package by `.ci/check-public-api.mjs`. Anything not exported here is internal and may change.
  */
 export * from './core/public.js';
-export { OnScalekitEvent } from './scalekit-event.decorator.js';
+export { OnScalekitEvent } from './decorators/on-scalekit-event.decorator.js';
 export type { ScalekitJobRequest } from './scalekit-event.consumer.js';
 export type { ScalekitWebhookReceipt } from './scalekit-webhook.controller.js';
 export { ScalekitWebhookHttpException } from './scalekit-webhook.exception.js';
@@ -16,8 +16,8 @@ export {
   ScalekitEventParam,
   ScalekitWebhookDelivery,
   ScalekitWebhookEvent,
-} from './scalekit-webhook-params.decorator.js';
-export { ScalekitWebhookEndpoint } from './scalekit-webhook-endpoint.decorator.js';
+} from './decorators/scalekit-webhook-params.decorator.js';
+export { ScalekitWebhookEndpoint } from './decorators/scalekit-webhook-endpoint.decorator.js';
 export { ScalekitWebhookGuard, type ScalekitWebhookRequest } from './scalekit-webhook.guard.js';
 export type {
   OnScalekitEventOptions,
@@ -29,7 +29,7 @@ export type {
   ScalekitWebhookModuleExtras,
   ScalekitWebhookModuleOptions,
   ScalekitWebhookOptionsFactory,
-} from './scalekit-webhook.interfaces.js';
+} from './interfaces/scalekit-webhook.interfaces.js';
 export type {
   ScalekitWebhookForRootAsyncOptions,
   ScalekitWebhookForRootOptions,
@@ -44,7 +44,7 @@ export {
 export type {
   ScalekitInterceptorModuleExtras,
   ScalekitInterceptorModuleOptions,
-} from './interceptors/scalekit-interceptor.interfaces.js';
+} from './interfaces/scalekit-interceptor.interfaces.js';
 export type {
   ScalekitInterceptorForRootAsyncOptions,
   ScalekitInterceptorForRootOptions,

@@ -6,7 +6,7 @@ import {
   type ScalekitIdempotencyOptions,
   type ScalekitQueueProcessingOptions,
   type ScalekitWebhookModuleOptions,
-} from './scalekit-webhook.interfaces.js';
+} from './interfaces/scalekit-webhook.interfaces.js';
 
 /** How a registration processes accepted events. The queue itself is a provider (`getScalekitQueueToken(name)`). */
 export type ScalekitProcessingConfig =

@@ -10,7 +10,7 @@ import {
   SCALEKIT_LOGGER_CONTEXT,
 } from './scalekit-webhook.constants.js';
 import { ScalekitWebhookHttpException } from './scalekit-webhook.exception.js';
-import type { ScalekitDelivery } from './scalekit-webhook.interfaces.js';
+import type { ScalekitDelivery } from './interfaces/scalekit-webhook.interfaces.js';
 
 /** The request as Express and Fastify give it to Nest when the app is created with `rawBody: true`. */
 export interface ScalekitWebhookRequest {

@@ -2,7 +2,10 @@ import { ConfigurableModuleBuilder, type DynamicModule, type Provider } from '@n
 import { DEFAULT_WEBHOOK_PATH } from './scalekit-webhook.constants.js';
 import { ScalekitWebhookConfig } from './scalekit-webhook.config.js';
 import { createScalekitWebhookController } from './scalekit-webhook.controller.js';
-import type { ScalekitWebhookModuleExtras, ScalekitWebhookModuleOptions } from './scalekit-webhook.interfaces.js';
+import type {
+  ScalekitWebhookModuleExtras,
+  ScalekitWebhookModuleOptions,
+} from './interfaces/scalekit-webhook.interfaces.js';
 import { scalekitRegistrationProviders } from './scalekit-webhook.providers.js';
 import {
   getScalekitIdempotencyStoreToken,

@@ -13,7 +13,7 @@ import { ScalekitEventDispatcher } from './scalekit-event.dispatcher.js';
 import { SCALEKIT_LOGGER_CONTEXT, SCALEKIT_TELEMETRY } from './scalekit-webhook.constants.js';
 import { loadScalekitTelemetry, type ScalekitTelemetry } from './core/telemetry/scalekit-telemetry.js';
 import { ScalekitWebhookConfig } from './scalekit-webhook.config.js';
-import type { ScalekitWebhookModuleOptions } from './scalekit-webhook.interfaces.js';
+import type { ScalekitWebhookModuleOptions } from './interfaces/scalekit-webhook.interfaces.js';
 import { ScalekitWebhookLifecycle } from './scalekit-webhook.lifecycle.js';
 import {
   getScalekitIdempotencyStoreToken,

@@ -11,7 +11,7 @@ import type { ScalekitDelivery } from '../core/receiver/delivery.js';
 import { scalekitOutcomeOfError } from '../core/receiver/outcome.js';
 import { type ScalekitDeliveryVerifier, ScalekitWebhookReceiver } from '../core/receiver/webhook-receiver.js';
 import { ScalekitWebhookVerifier } from '../core/verify.js';
-import { SCALEKIT_WEBHOOK_DEFAULTS } from '../scalekit-webhook.interfaces.js';
+import { SCALEKIT_WEBHOOK_DEFAULTS } from '../interfaces/scalekit-webhook.interfaces.js';
 import {
   CLI_NAME,
   CliFailure,

@@ -12,7 +12,10 @@ import {
   type ScalekitInterceptorHandlerMetadata,
 } from '../decorators/on-scalekit-interceptor.decorator.js';
 import { ScalekitWebhookError } from '../core/errors.js';
-import { SCALEKIT_INTERCEPTOR_LOGGER_CONTEXT, ScalekitInterceptorRoute } from './scalekit-interceptor.interfaces.js';
+import {
+  SCALEKIT_INTERCEPTOR_LOGGER_CONTEXT,
+  ScalekitInterceptorRoute,
+} from '../interfaces/scalekit-interceptor.interfaces.js';
 
 type HandlerMethod = (request: ScalekitInterceptorRequestBody, context: ScalekitInterceptorContext) => unknown;
 

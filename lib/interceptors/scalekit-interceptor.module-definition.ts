@@ -11,7 +11,7 @@ import {
   ScalekitInterceptorRoute,
   type ScalekitInterceptorModuleExtras,
   type ScalekitInterceptorModuleOptions,
-} from './scalekit-interceptor.interfaces.js';
+} from '../interfaces/scalekit-interceptor.interfaces.js';
 
 /** Injection token of the options as given to `forRoot` / returned by the `forRootAsync` factory. */
 export const SCALEKIT_INTERCEPTOR_MODULE_OPTIONS = 'SCALEKIT_INTERCEPTOR_MODULE_OPTIONS';
