@@ -2,7 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SCALEKIT_EVENT_TYPES, signScalekitWebhook } from 'nestjs-scalekit-webhooks';
-import { buildScalekitEvent } from 'nestjs-scalekit-webhooks/testing';
+import {
+  buildScalekitEvent,
+  buildScalekitInterceptorRequest,
+  signScalekitInterceptor,
+} from 'nestjs-scalekit-webhooks/testing';
 import { nowSeconds, OTHER_SECRET, SECRET } from '../support/events.js';
 import { type BuiltCli, buildCli, runCli } from '../support/cli-harness.js';
 
@@ -110,6 +114,25 @@ describe('sign', () => {
 });
 
 describe('verify', () => {
+  it('--interceptor checks an interceptor call under the interceptor-* headers; without it, says what it is', async () => {
+    const body = JSON.stringify(buildScalekitInterceptorRequest('PRE_SIGNUP'));
+    const signed = signScalekitInterceptor({ secret: SECRET, payload: body });
+    const res = await verify(signed.headers, body, ['--interceptor']);
+    expect(res.stderr).toBe('');
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain('✓ signature valid');
+    expect(res.stdout).toContain(`interceptor-id         ${signed.headers['interceptor-id']}`);
+    expect(res.stdout).toContain('✓ valid interceptor request  PRE_SIGNUP');
+
+    const asWebhook = await verify(signed.headers, body);
+    expect(asWebhook.code).toBe(1);
+    expect(asWebhook.stdout).toContain('check it with --interceptor');
+
+    const tampered = await verify(signed.headers, body.replace('acmecorp', 'acmecorq'), ['--interceptor']);
+    expect(tampered.code).toBe(1);
+    expect(tampered.stdout).toContain('✗ no v1 signature matches');
+  });
+
   it('a valid delivery: exit 0, says which entry matched and what the event is', async () => {
     const { body, headers } = capture();
     const res = await verify(headers, body);

@@ -87,8 +87,13 @@ export async function loadScalekitTelemetry(): Promise<ScalekitTelemetry> {
   return createScalekitTelemetry(api);
 }
 
-/** Builds the telemetry on a given `@opentelemetry/api` (the one the app registered its SDK with). */
-export function createScalekitTelemetry(api: typeof Otel): ScalekitTelemetry {
+/**
+ * Builds the telemetry on a given `@opentelemetry/api` module (the one the app registered its SDK with). Typed
+ * `unknown` on purpose: a parameter of the API's type would make the published declarations import
+ * `@opentelemetry/api`, an optional peer, and fail to type-check in apps without it.
+ */
+export function createScalekitTelemetry(otel: unknown): ScalekitTelemetry {
+  const api = otel as typeof Otel;
   const meter = api.metrics.getMeterProvider().getMeter(SCALEKIT_TELEMETRY_NAME);
   const metricsOn = !(meter instanceof (api.createNoopMeter().constructor as new () => unknown));
   const noopTracing = new api.ProxyTracerProvider().getDelegate();
