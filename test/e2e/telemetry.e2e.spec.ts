@@ -29,10 +29,10 @@ afterEach(async () => {
 async function start(
   platform: Platform,
   options: Partial<ScalekitWebhookModuleOptions> = {},
-  name: string | undefined = 'production',
+  name: string | null = 'production',
 ): Promise<TestApp> {
   const t = await startApp(platform, {
-    imports: [ScalekitWebhookModule.forRoot({ secret: SECRET, ...(name === undefined ? {} : { name }), ...options })],
+    imports: [ScalekitWebhookModule.forRoot({ secret: SECRET, ...(name === null ? {} : { name }), ...options })],
     providers: [Probe, ProbeHandler],
   });
   apps.push(t);
@@ -243,7 +243,7 @@ describe.each(PLATFORMS)('telemetry (%s)', (platform) => {
       complete: () => Promise.reject(new Error('connect ECONNREFUSED')),
       release: () => Promise.reject(new Error('connect ECONNREFUSED')),
     };
-    const t = await start(platform, { idempotency: { store: down } }, undefined);
+    const t = await start(platform, { idempotency: { store: down } }, null);
     const event = eventOf('organization.directory_enabled');
     expect((await deliver(t, event)).status).toBe(503);
     expect(await otel.points('scalekit.webhook.deliveries')).toContainEqual({
