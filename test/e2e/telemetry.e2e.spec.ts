@@ -293,6 +293,14 @@ describe.each(PLATFORMS)('telemetry (%s)', (platform) => {
           span.parentSpanContext?.spanId === job!.spanContext().spanId,
       );
     expect(handler).toBeDefined();
+    // Handlers run in the worker are timed like inline ones.
+    expect(
+      (await pointsFor('scalekit.webhook.handler.duration', type)).map((point) => point.attributes),
+    ).toContainEqual({
+      'scalekit.handler': 'ProbeHandler.handle',
+      'scalekit.event.type': type,
+      'scalekit.handler.outcome': 'success',
+    });
 
     const failing = eventOf('organization.deleted');
     probe.failOnce.add(failing.id as string);
@@ -301,5 +309,15 @@ describe.each(PLATFORMS)('telemetry (%s)', (platform) => {
     expect(await pointsFor('scalekit.webhook.dead_letters', 'organization.deleted')).toEqual([
       { value: 1, attributes: { 'scalekit.event.type': 'organization.deleted' } },
     ]);
+    // The failed attempt's job span carries the error and the exception.
+    let failedJob: ReadableSpan | undefined;
+    await eventually(() => {
+      failedJob = otel
+        .spans()
+        .find((span) => span.name === 'scalekit.webhook.job' && span.attributes['scalekit.event.id'] === failing.id);
+      return failedJob !== undefined;
+    });
+    expect(failedJob!.status.code).toBe(api.SpanStatusCode.ERROR);
+    expect(failedJob!.events.map((event) => event.name)).toContain('exception');
   });
 });
