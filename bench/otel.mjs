@@ -11,8 +11,9 @@
 //   npm run build && node bench/otel.mjs          5 rounds × 5 s per variant, Fastify and Express
 //   node bench/otel.mjs --quick                   1 round × 1 s, Fastify only (smoke run; figures meaningless)
 // Options: --rounds N  --seconds S  --connections C (default 50)  --platforms fastify,express
-// Extra µs per delivery = 1e6 / (req/s of the variant) − 1e6 / (req/s of `hidden`): the server is one
-// saturated thread, so the inverse throughput is its time per delivery.
+// Figures: req/s, and the server process's CPU time (user + system) per handled delivery over each measured window,
+// which other processes on a shared machine disturb much less than throughput. Cost of a variant = its CPU per
+// delivery minus `hidden`'s.
 import 'reflect-metadata';
 import autocannon from 'autocannon';
 import { fork } from 'node:child_process';
@@ -96,6 +97,10 @@ async function serve(variant, platform) {
   await app.listen(0, '127.0.0.1');
   process.send({ type: 'ready', port: app.getHttpServer().address().port });
   process.on('message', async (message) => {
+    if (message.type === 'cpu') {
+      const { user, system } = process.cpuUsage();
+      process.send({ type: 'cpu', us: user + system, handled });
+    }
     if (message.type === 'stats') {
       // Proof that each variant is what it claims: the API really is absent, or the module really records.
       const apiLoads = await import('@opentelemetry/api').then(
@@ -176,6 +181,7 @@ async function measure() {
       servers[variant].port = (await servers[variant].ready).port;
     }
     const rps = Object.fromEntries(VARIANTS.map((variant) => [variant, []]));
+    const cpuPerDelivery = Object.fromEntries(VARIANTS.map((variant) => [variant, []]));
     let offset = 0;
     for (const variant of VARIANTS) {
       // Warm-up (JIT, pools), not measured.
@@ -185,14 +191,24 @@ async function measure() {
     for (let round = 0; round < rounds; round++) {
       const order = round % 2 === 0 ? VARIANTS : [...VARIANTS].reverse();
       for (const variant of order) {
+        const cpu = async () => {
+          const answer = servers[variant].next('cpu');
+          servers[variant].child.send({ type: 'cpu' });
+          return answer;
+        };
+        const before = await cpu();
         const result = await load(servers[variant].port, pool, offset, seconds, connections);
+        const after = await cpu();
         offset += result.sent;
+        cpuPerDelivery[variant].push((after.us - before.us) / (after.handled - before.handled));
         if (result.non2xx > 0) {
           failed = true;
           log(`${platform} ${variant}: ${result.non2xx} non-2xx answers`);
         }
         rps[variant].push(result.rps);
-        log(`  ${platform} round ${round + 1} ${variant}: ${fmtInt(result.rps)} req/s`);
+        log(
+          `  ${platform} round ${round + 1} ${variant}: ${fmtInt(result.rps)} req/s, ${fmt(cpuPerDelivery[variant].at(-1), 1)} µs CPU/delivery`,
+        );
       }
     }
     for (const variant of VARIANTS) {
@@ -209,19 +225,21 @@ async function measure() {
       servers[variant].child.send({ type: 'close' });
     }
     const base = median(rps.hidden);
+    const baseCpu = median(cpuPerDelivery.hidden);
     lines.push(`${platform}:`);
     for (const variant of VARIANTS) {
       const m = median(rps[variant]);
-      const extraUs = 1e6 / m - 1e6 / base;
+      const c = median(cpuPerDelivery[variant]);
       lines.push(
-        `  ${variant.padEnd(15)} ${fmtInt(m).padStart(7)} req/s (median of ${rounds})  ratio to hidden ${fmt(m / base, 3)}` +
-          (variant === 'hidden' ? '' : `  extra per delivery ${fmt(extraUs, 1)} µs`),
+        `  ${variant.padEnd(15)} ${fmtInt(m).padStart(7)} req/s (ratio ${fmt(m / base, 3)})  server CPU ${fmt(c, 1).padStart(6)} µs/delivery (ratio ${fmt(c / baseCpu, 3)}` +
+          (variant === 'hidden' ? ')' : `, ${c >= baseCpu ? '+' : ''}${fmt(c - baseCpu, 1)} µs)`),
       );
     }
   }
   console.log(
     [
-      `OpenTelemetry cost, case d (${rounds} round(s) × ${seconds} s per variant, ${connections} connections):`,
+      `OpenTelemetry cost, case d (medians of ${rounds} round(s) × ${seconds} s per variant, ${connections} connections; ` +
+        'server CPU per delivery is the steadier figure on a shared machine):',
       ...lines,
     ].join('\n'),
   );
