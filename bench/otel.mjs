@@ -127,14 +127,16 @@ function start(variant, platform) {
   child.stdout.resume();
   const next = (type) =>
     new Promise((resolve, reject) => {
+      const onExit = (code) => reject(new Error(`otel server ${variant} exited (${code})\n${stderr}`));
       const onMessage = (message) => {
         if (message.type === type) {
           child.off('message', onMessage);
+          child.off('exit', onExit);
           resolve(message);
         }
       };
       child.on('message', onMessage);
-      child.once('exit', (code) => reject(new Error(`otel server ${variant} exited (${code})\n${stderr}`)));
+      child.once('exit', onExit);
     });
   return { child, next, ready: next('ready') };
 }
