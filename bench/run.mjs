@@ -2,7 +2,7 @@
 //   npm run bench                 full run (a few minutes), writes bench/RESULTS.md
 //   npm run bench -- --quick      smoke run for CI (about a minute), writes bench/RESULTS.quick.md; figures meaningless
 // Options: --rounds N  --duration S  --connections C  --cases a,b,c,d,e  --platforms express,fastify
-//          --only http,memory,verify,startup,store,queue,interceptor  --out FILE  --no-write
+//          --only http,memory,verify,startup,store,queue,interceptor,otel  --out FILE  --no-write
 //          --no-snapshot: import dist/esm directly instead of a copy taken at start; --keep-snapshot: reuse the copy of
 //          the previous run (profile the very build that was measured)
 //          --profile [--profile-no-inline]: run the module's servers (d, e) under `node --cpu-prof`, write the
@@ -52,7 +52,9 @@ const config = {
   quietWaitMs: QUICK ? 0 : 30_000,
   quietCores: 0.25,
 };
-const sections = new Set(config.only ?? ['http', 'memory', 'verify', 'startup', 'store', 'queue', 'interceptor']);
+const sections = new Set(
+  config.only ?? ['http', 'memory', 'verify', 'startup', 'store', 'queue', 'interceptor', 'otel'],
+);
 const outFile =
   value('--out') ?? join(BENCH_DIR, PROFILE ? 'profiles/SUMMARY.md' : QUICK ? 'RESULTS.quick.md' : 'RESULTS.md');
 const PROFILE_DIR = join(BENCH_DIR, 'profiles');
@@ -537,7 +539,20 @@ function target(name, actual, threshold, unit = '×') {
   targets.push({ name, actual, threshold, unit, pass });
 }
 
-function report({ info, http, memory, store, queue, interceptor, verify, startup, loadStart, loadEnd, elapsedS }) {
+function report({
+  info,
+  http,
+  memory,
+  store,
+  queue,
+  interceptor,
+  otel,
+  verify,
+  startup,
+  loadStart,
+  loadEnd,
+  elapsedS,
+}) {
   const L = [];
   L.push('# Benchmark results', '');
   if (QUICK) {
@@ -737,6 +752,10 @@ function report({ info, http, memory, store, queue, interceptor, verify, startup
   }
 
   if (interceptor) L.push(...quotedSection('## 6. Interceptors', interceptor));
+  if (otel) {
+    L.push('## 7. OpenTelemetry (bench/otel.mjs)', '');
+    L.push(`\`${otel.command}\` (quoted as it printed; ${fmt(otel.seconds, 0)} s):`, '', '```', otel.output, '```', '');
+  }
 
   if (targets.length) {
     L.push('## Targets', '', '| target | measured | result |', '|---|---:|---|');
@@ -884,6 +903,10 @@ async function main() {
   if (sections.has('interceptor')) {
     log('\n[interceptor] decisions: the module vs a hand-written route with the SDK');
     results.interceptor = await runQuoted('interceptor.mjs');
+  }
+  if (sections.has('otel')) {
+    log('\n[otel] OpenTelemetry: absent, API without SDK, SDK with metrics (and traces)');
+    results.otel = await runQuoted('otel.mjs');
   }
   results.loadEnd = os.loadavg()[0];
   results.elapsedS = (performance.now() - started) / 1000;

@@ -5,6 +5,7 @@ import {
   ScalekitInterceptorReceiver,
 } from '../core/interceptors/index.js';
 import { ScalekitWebhookError } from '../core/errors.js';
+import { loadScalekitTelemetry, type ScalekitTelemetry } from '../core/telemetry/scalekit-telemetry.js';
 import { createScalekitInterceptorController } from './scalekit-interceptor.controller.js';
 import {
   SCALEKIT_INTERCEPTOR_LOGGER_CONTEXT,
@@ -45,8 +46,10 @@ export const {
         { provide: ScalekitInterceptorHandlerRegistry, useFactory: () => new ScalekitInterceptorHandlerRegistry() },
         {
           provide: ScalekitInterceptorReceiver,
-          useFactory: (options: ScalekitInterceptorModuleOptions, handlers: ScalekitInterceptorHandlerRegistry) =>
-            createReceiver(options, handlers),
+          // Telemetry is loaded here, at start-up: a no-op when @opentelemetry/api is absent or no SDK is registered
+          // by then (checked once, so the no-op path costs nothing per call).
+          useFactory: async (options: ScalekitInterceptorModuleOptions, handlers: ScalekitInterceptorHandlerRegistry) =>
+            createReceiver(options, handlers, await loadScalekitTelemetry()),
           inject: [SCALEKIT_INTERCEPTOR_MODULE_OPTIONS, ScalekitInterceptorHandlerRegistry],
         },
       ],
@@ -57,6 +60,7 @@ export const {
 function createReceiver(
   options: ScalekitInterceptorModuleOptions,
   handlers: ScalekitInterceptorHandlerRegistry,
+  telemetry: ScalekitTelemetry,
 ): ScalekitInterceptorReceiver {
   if (options !== null && typeof options === 'object') {
     // forRoot strips these before the options get here; only a forRootAsync factory can return them, and Nest has
@@ -72,6 +76,7 @@ function createReceiver(
   return new ScalekitInterceptorReceiver({
     ...options,
     handlers,
+    telemetry,
     logger: new Logger(SCALEKIT_INTERCEPTOR_LOGGER_CONTEXT),
   });
 }

@@ -17,6 +17,12 @@ import {
 import { INTERCEPTOR_HEADERS } from './interceptor-protocol.js';
 import { parseScalekitInterceptorRequest } from './interceptor-request.js';
 import type { ScalekitInterceptorAnswer, ScalekitInterceptorContext } from './interceptor-types.js';
+import {
+  NOOP_SCALEKIT_TELEMETRY,
+  type ScalekitInterceptorOutcome,
+  type ScalekitInterceptorTelemetry,
+  type ScalekitTelemetry,
+} from '../telemetry/scalekit-telemetry.js';
 
 /** Where the receiver writes its log lines. Never given a payload or a secret. */
 export interface ScalekitInterceptorLogger {
@@ -30,6 +36,12 @@ export interface ScalekitInterceptorReceiverOptions extends ScalekitInterceptorO
   handlers: ScalekitInterceptorHandlerLookup;
   /** @default console */
   logger?: ScalekitInterceptorLogger;
+  /**
+   * Metrics and traces (`scalekit.interceptor.decisions`, `scalekit.interceptor.duration`, one span per verified
+   * call); the Nest module loads them at bootstrap.
+   * @default no-ops
+   */
+  telemetry?: ScalekitTelemetry;
   /**
    * Clock in milliseconds, for tests (the timestamp window and the deadline).
    * @default Date.now
@@ -82,6 +94,7 @@ export class ScalekitInterceptorReceiver {
   readonly #handlers: ScalekitInterceptorHandlerLookup;
   readonly #logger: ScalekitInterceptorLogger;
   readonly #now: () => number;
+  readonly #telemetry: ScalekitTelemetry;
   readonly #loggedMissing = new Set<string>();
 
   constructor(options: ScalekitInterceptorReceiverOptions) {
@@ -95,9 +108,11 @@ export class ScalekitInterceptorReceiver {
     this.#handlers = options.handlers;
     this.#logger = options.logger ?? console;
     this.#now = options.now ?? Date.now;
+    this.#telemetry = options.telemetry ?? NOOP_SCALEKIT_TELEMETRY;
   }
 
   async receive(input: ScalekitInterceptorReceiveInput): Promise<ScalekitReceiverOutcome> {
+    const timing = this.#telemetry.interceptor();
     let verified: { id: string; timestamp: number };
     let rawBody: Buffer | Uint8Array;
     try {
@@ -105,17 +120,18 @@ export class ScalekitInterceptorReceiver {
       const { webhookId, timestamp } = this.settings.verifier.verify(rawBody, input.headers);
       verified = { id: webhookId, timestamp };
     } catch (error) {
-      return this.#refuse(error, input.headers);
+      return recorded(timing, 'rejected', this.#refuse(error, input.headers), error);
     }
 
     const parsed = parseScalekitInterceptorRequest(rawBody);
     if (!parsed.ok) {
       const error = new ScalekitWebhookError(parsed.code, parsed.problems.join('; '), { problems: parsed.problems });
       this.#logger.warn(`Rejected interceptor call ${quote(verified.id)} (${parsed.code}): ${error.message}`);
-      return scalekitOutcomeOfError(error);
+      return recorded(timing, 'rejected', scalekitOutcomeOfError(error), error);
     }
     const request = parsed.request;
     const trigger = request.trigger_point;
+    timing.verified(trigger, verified.id);
     const handler = this.#handlers.handlerFor(trigger) ?? this.#handlers.handlerFor(SCALEKIT_INTERCEPTOR_FALLBACK);
     const started = performance.now();
     const call = { trigger, id: verified.id, started };
@@ -126,9 +142,9 @@ export class ScalekitInterceptorReceiver {
           `No interceptor handler for ${quote(trigger)} (and no '*' handler): add @OnScalekitInterceptor(${quote(trigger)}) or @OnScalekitInterceptor('*'). Each call of this trigger is answered as onError '${this.settings.onError}' says (logged once per trigger)`,
         );
       }
-      return this.#failureOutcome();
+      return recorded(timing, 'error', this.#failureOutcome(), new Error(`no interceptor handler for this trigger`));
     }
-    return this.#decide(handler, request, verified, call, input.signal);
+    return this.#decide(handler, request, verified, call, input.signal, timing);
   }
 
   async #decide(
@@ -137,6 +153,7 @@ export class ScalekitInterceptorReceiver {
     verified: { id: string; timestamp: number },
     call: { trigger: string; id: string; started: number },
     requestSignal: AbortSignal | undefined,
+    timing: ScalekitInterceptorTelemetry,
   ): Promise<ScalekitReceiverOutcome> {
     const { timeoutMs } = this.settings;
     const controller = new AbortController();
@@ -155,7 +172,7 @@ export class ScalekitInterceptorReceiver {
       timer = setTimeout(() => resolve({ kind: 'timeout' }), timeoutMs);
     });
     const run = Promise.resolve()
-      .then(() => handler.invoke(request, context))
+      .then(() => timing.within(() => handler.invoke(request, context)))
       .then(
         (value) => ({ kind: 'value' as const, value }),
         (error: unknown) => ({ kind: 'error' as const, error }),
@@ -168,17 +185,19 @@ export class ScalekitInterceptorReceiver {
       const reason = new Error(`the interceptor deadline of ${timeoutMs} ms passed`);
       reason.name = 'TimeoutError';
       controller.abort(reason);
-      return this.#fail(call, `${handler.name} did not answer within timeoutMs (${timeoutMs} ms)`);
+      const outcome = this.#fail(call, `${handler.name} did not answer within timeoutMs (${timeoutMs} ms)`);
+      return recorded(timing, 'timeout', outcome, reason);
     }
     if (result.kind === 'error') {
-      return this.#fail(call, `${handler.name} threw: ${describeError(result.error)}`);
+      const outcome = this.#fail(call, `${handler.name} threw: ${describeError(result.error)}`);
+      return recorded(timing, 'error', outcome, result.error);
     }
     const checked = checkScalekitInterceptorAnswer(call.trigger, result.value);
     if (checked.ok) {
       for (const warning of checked.warnings) {
         this.#logger.warn(`Interceptor ${describeCall(call)}: ${handler.name} answered with a warning: ${warning}`);
       }
-      return scalekitOutcome(200, checked.answer);
+      return recorded(timing, 'handled', scalekitOutcome(200, checked.answer));
     }
     const problems = checked.problems.join('; ');
     if (checked.deny !== undefined) {
@@ -186,9 +205,10 @@ export class ScalekitInterceptorReceiver {
       this.#logger.error(
         `Interceptor ${describeCall(call)} after ${elapsed(call)} ms: ${handler.name} returned an invalid DENY (${problems}); answered DENY without the invalid parts`,
       );
-      return scalekitOutcome(200, checked.deny);
+      return recorded(timing, 'invalid', scalekitOutcome(200, checked.deny), new Error('invalid answer'));
     }
-    return this.#fail(call, `${handler.name} returned an invalid answer: ${problems}`);
+    const outcome = this.#fail(call, `${handler.name} returned an invalid answer: ${problems}`);
+    return recorded(timing, 'invalid', outcome, new Error('invalid answer'));
   }
 
   #fail(call: { trigger: string; id: string; started: number }, reason: string): ScalekitReceiverOutcome {
@@ -261,6 +281,18 @@ export class ScalekitInterceptorReceiver {
       'the raw request body is not available, so the signature cannot be verified: create the Nest app with `rawBody: true`',
     );
   }
+}
+
+/** Records how a call ended (the decision is the one actually sent, `none` for an error status) and passes it on. */
+function recorded(
+  timing: ScalekitInterceptorTelemetry,
+  kind: ScalekitInterceptorOutcome,
+  outcome: ScalekitReceiverOutcome,
+  error?: unknown,
+): ScalekitReceiverOutcome {
+  const decision = outcome.status === 200 ? (outcome.body as { decision?: unknown }).decision : undefined;
+  timing.finish(kind, decision === 'ALLOW' || decision === 'DENY' ? decision : 'none', outcome.status, error);
+  return outcome;
 }
 
 function safeRead(headers: ScalekitHeadersInput, name: string): unknown {

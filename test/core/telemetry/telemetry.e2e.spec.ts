@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import {
+  type IdempotencyStore,
   InMemoryScalekitQueue,
   ScalekitWebhookModule,
   type ScalekitWebhookModuleOptions,
@@ -8,7 +9,9 @@ import {
 import { type Platform, PLATFORMS, startApp, type TestApp } from '../../support/app.js';
 import { eventOf, OTHER_SECRET, SECRET, signed } from '../../support/events.js';
 import { send } from '../../support/http.js';
-import { installOtel, type MetricPoint, type OtelHarness } from '../../support/otel.js';
+import * as api from '@opentelemetry/api';
+import type { Server } from 'node:http';
+import { installOtel, instrumentHttpServer, type MetricPoint, type OtelHarness } from '../../support/otel.js';
 import { Probe, ProbeHandler } from '../../support/probe.js';
 
 // The module's telemetry, wired: real OpenTelemetry SDKs (registered before the app starts), in-memory readers, real
@@ -23,9 +26,13 @@ afterEach(async () => {
   await Promise.all(apps.splice(0).map((t) => t.close()));
 });
 
-async function start(platform: Platform, options: Partial<ScalekitWebhookModuleOptions> = {}): Promise<TestApp> {
+async function start(
+  platform: Platform,
+  options: Partial<ScalekitWebhookModuleOptions> = {},
+  name: string | null = 'production',
+): Promise<TestApp> {
   const t = await startApp(platform, {
-    imports: [ScalekitWebhookModule.forRoot({ secret: SECRET, name: 'production', ...options })],
+    imports: [ScalekitWebhookModule.forRoot({ secret: SECRET, ...(name === null ? {} : { name }), ...options })],
     providers: [Probe, ProbeHandler],
   });
   apps.push(t);
@@ -131,6 +138,125 @@ describe.each(PLATFORMS)('telemetry (%s)', (platform) => {
     expect(handler!.spanContext().traceId).toBe(delivery.spanContext().traceId);
   });
 
+  it('inline: in_flight, failed, unavailable and unknown types; spans under the HTTP server span, errors recorded, nothing for refused deliveries', async () => {
+    const t = await start(platform);
+    instrumentHttpServer(t.app.getHttpServer() as Server);
+    otel.resetSpans();
+    const probe = t.app.get(Probe);
+
+    // A copy arriving while the first one runs: in_flight.
+    const held = eventOf('user.signup');
+    const release = probe.hold(held.id as string);
+    const first = deliver(t, held);
+    await probe.whenStarted(held.id as string);
+    expect((await deliver(t, held)).status).toBe(409);
+    release();
+    expect((await first).status).toBe(200);
+
+    // A handler that throws: failed, with the exception on the handler span and an error delivery span.
+    const failing = eventOf('user.organization_membership_created');
+    probe.failOnce.add(failing.id as string);
+    expect((await deliver(t, failing)).status).toBe(500);
+
+    // A type outside the catalogue is counted as `other`, never as itself.
+    const unknown = eventOf('organization.created', { type: 'vendor.future_event' });
+    expect((await deliver(t, unknown)).status).toBe(200);
+
+    // A forged delivery: counted as rejected, but no span and no event attribute from its unverified body.
+    const forged = eventOf('user.signup');
+    expect((await deliver(t, forged, { secret: OTHER_SECRET })).status).toBe(401);
+
+    const deliveries = await otel.points('scalekit.webhook.deliveries');
+    expect(deliveries).toContainEqual({
+      value: 1,
+      attributes: {
+        'scalekit.webhook.outcome': 'in_flight',
+        'http.response.status_code': 409,
+        'scalekit.event.type': 'user.signup',
+        'scalekit.endpoint': 'production',
+      },
+    });
+    expect(deliveries).toContainEqual({
+      value: 1,
+      attributes: {
+        'scalekit.webhook.outcome': 'failed',
+        'http.response.status_code': 500,
+        'scalekit.event.type': 'user.organization_membership_created',
+        'scalekit.endpoint': 'production',
+      },
+    });
+    expect(deliveries).toContainEqual(
+      expect.objectContaining({
+        attributes: {
+          'scalekit.webhook.outcome': 'processed',
+          'http.response.status_code': 200,
+          'scalekit.event.type': 'other',
+          'scalekit.endpoint': 'production',
+        },
+      }),
+    );
+    const values = deliveries.flatMap((point) => Object.values(point.attributes));
+    expect(values).not.toContain('vendor.future_event');
+    expect(await pointsFor('scalekit.webhook.handler.duration', 'user.organization_membership_created')).toContainEqual(
+      expect.objectContaining({
+        attributes: {
+          'scalekit.handler': 'ProbeHandler.handle',
+          'scalekit.event.type': 'user.organization_membership_created',
+          'scalekit.handler.outcome': 'error',
+        },
+      }),
+    );
+
+    const spans = otel.spans();
+    const delivery = spanOf('scalekit.webhook.delivery', held.id as string);
+    expect(delivery.attributes).toMatchObject({
+      'scalekit.event.id': held.id,
+      'scalekit.event.type': 'user.signup',
+      'scalekit.webhook.id': expect.any(String),
+    });
+    const http = spans.find((span) => span.spanContext().spanId === delivery.parentSpanContext?.spanId);
+    expect(http?.kind).toBe(api.SpanKind.SERVER);
+    expect(http?.spanContext().traceId).toBe(delivery.spanContext().traceId);
+
+    const failedDelivery = spanOf('scalekit.webhook.delivery', failing.id as string);
+    expect(failedDelivery.status.code).toBe(api.SpanStatusCode.ERROR);
+    const failedHandler = spans.find(
+      (span) =>
+        span.name === 'scalekit.handler ProbeHandler.handle' &&
+        span.parentSpanContext?.spanId === failedDelivery.spanContext().spanId,
+    );
+    expect(failedHandler?.status.code).toBe(api.SpanStatusCode.ERROR);
+    expect(failedHandler?.events).toContainEqual(
+      expect.objectContaining({
+        name: 'exception',
+        attributes: expect.objectContaining({ 'exception.message': `probe was told to fail ${failing.id} once` }),
+      }),
+    );
+    expect(spanOf('scalekit.webhook.delivery', unknown.id as string).attributes['scalekit.event.type']).toBe('other');
+    expect(spans.filter((span) => span.attributes['scalekit.event.id'] === forged.id)).toEqual([]);
+    expect(spans.filter((span) => span.name === 'scalekit.webhook.delivery')).toHaveLength(4); // not the forged one
+  });
+
+  it('counts a delivery refused because the idempotency store is down as unavailable; no endpoint attribute when unnamed', async () => {
+    const down: IdempotencyStore = {
+      claim: () => Promise.reject(new Error('connect ECONNREFUSED')),
+      complete: () => Promise.reject(new Error('connect ECONNREFUSED')),
+      release: () => Promise.reject(new Error('connect ECONNREFUSED')),
+    };
+    const t = await start(platform, { idempotency: { store: down } }, null);
+    const event = eventOf('organization.directory_enabled');
+    expect((await deliver(t, event)).status).toBe(503);
+    expect(await otel.points('scalekit.webhook.deliveries')).toContainEqual({
+      value: 1,
+      attributes: {
+        'scalekit.webhook.outcome': 'unavailable',
+        'http.response.status_code': 503,
+        'scalekit.event.type': 'organization.directory_enabled',
+      },
+    });
+    expect(spanOf('scalekit.webhook.delivery', event.id as string).status.code).toBe(api.SpanStatusCode.ERROR);
+  });
+
   it('queue mode: counts the queued delivery; the job span continues its trace and parents the handler span; dead letters are counted', async () => {
     const queue = new InMemoryScalekitQueue({ attempts: 1 });
     const t = await start(platform, { processing: { mode: 'queue', queue } });
@@ -167,6 +293,14 @@ describe.each(PLATFORMS)('telemetry (%s)', (platform) => {
           span.parentSpanContext?.spanId === job!.spanContext().spanId,
       );
     expect(handler).toBeDefined();
+    // Handlers run in the worker are timed like inline ones.
+    expect(
+      (await pointsFor('scalekit.webhook.handler.duration', type)).map((point) => point.attributes),
+    ).toContainEqual({
+      'scalekit.handler': 'ProbeHandler.handle',
+      'scalekit.event.type': type,
+      'scalekit.handler.outcome': 'success',
+    });
 
     const failing = eventOf('organization.deleted');
     probe.failOnce.add(failing.id as string);
@@ -175,5 +309,15 @@ describe.each(PLATFORMS)('telemetry (%s)', (platform) => {
     expect(await pointsFor('scalekit.webhook.dead_letters', 'organization.deleted')).toEqual([
       { value: 1, attributes: { 'scalekit.event.type': 'organization.deleted' } },
     ]);
+    // The failed attempt's job span carries the error and the exception.
+    let failedJob: ReadableSpan | undefined;
+    await eventually(() => {
+      failedJob = otel
+        .spans()
+        .find((span) => span.name === 'scalekit.webhook.job' && span.attributes['scalekit.event.id'] === failing.id);
+      return failedJob !== undefined;
+    });
+    expect(failedJob!.status.code).toBe(api.SpanStatusCode.ERROR);
+    expect(failedJob!.events.map((event) => event.name)).toContain('exception');
   });
 });

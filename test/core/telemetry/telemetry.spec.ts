@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as api from '@opentelemetry/api';
 import {
   boundedEventType,
+  boundedInterceptorTrigger,
   createScalekitTelemetry,
   NOOP_SCALEKIT_TELEMETRY,
   SCALEKIT_TELEMETRY_NAME,
@@ -18,6 +19,8 @@ describe('without an SDK', () => {
     expect(telemetry.enabled).toBe(false);
     expect(telemetry.delivery('x')).toBe(telemetry.delivery()); // one shared object
     expect(telemetry.handler('A.b', 'user.login', () => 42)).toBe(42);
+    expect(telemetry.interceptor()).toBe(telemetry.interceptor()); // interceptor calls too
+    expect(telemetry.interceptor().within(() => 7)).toBe(7);
   });
 });
 
@@ -35,6 +38,49 @@ describe('with the SDKs registered', () => {
     expect(boundedEventType('user.login')).toBe('user.login');
     expect(boundedEventType('user.brand_new_type')).toBe('other');
     expect(boundedEventType(undefined)).toBe('other');
+  });
+
+  it('bounds the interceptor trigger: the four documented triggers as themselves, anything else as "other"', () => {
+    for (const trigger of ['PRE_SIGNUP', 'PRE_SESSION_CREATION', 'PRE_USER_INVITATION', 'PRE_M2M_TOKEN_CREATION']) {
+      expect(boundedInterceptorTrigger(trigger)).toBe(trigger);
+    }
+    expect(boundedInterceptorTrigger('POST_USER_AUTHENTICATION')).toBe('other');
+    expect(boundedInterceptorTrigger('pre_signup')).toBe('other');
+    expect(boundedInterceptorTrigger(undefined)).toBe('other');
+  });
+
+  it('an interceptor call: counted and timed once with trigger, decision and outcome; a span only once verified', async () => {
+    const refused = telemetry.interceptor();
+    refused.finish('rejected', 'none', 401);
+    const call = telemetry.interceptor();
+    call.verified('PRE_USER_INVITATION', 'icp_unit_1');
+    const inner = call.within(() => api.trace.getActiveSpan());
+    call.finish('timeout', 'DENY', 200, new Error('late'));
+    call.finish('handled', 'ALLOW', 200); // ignored: only the first answer counts
+
+    const points = await otel.points('scalekit.interceptor.decisions');
+    expect(points).toContainEqual({
+      value: 1,
+      attributes: { 'scalekit.interceptor.decision': 'none', 'scalekit.interceptor.outcome': 'rejected' },
+    });
+    expect(points).toContainEqual({
+      value: 1,
+      attributes: {
+        'scalekit.interceptor.trigger': 'PRE_USER_INVITATION',
+        'scalekit.interceptor.decision': 'DENY',
+        'scalekit.interceptor.outcome': 'timeout',
+      },
+    });
+    expect(points.filter((point) => point.attributes['scalekit.interceptor.outcome'] === 'handled')).toEqual([]);
+    expect(await otel.points('scalekit.interceptor.duration')).toHaveLength(2);
+    const spans = otel.spans().filter((span) => span.name === 'scalekit.interceptor');
+    expect(spans).toHaveLength(1);
+    expect(spans[0]!.attributes).toMatchObject({
+      'scalekit.interceptor.trigger': 'PRE_USER_INVITATION',
+      'scalekit.interceptor.id': 'icp_unit_1',
+    });
+    expect(spans[0]!.status.code).toBe(api.SpanStatusCode.ERROR);
+    expect(inner?.spanContext().spanId).toBe(spans[0]!.spanContext().spanId);
   });
 
   it('counts and times a processed delivery; its span is a child of the active span and parents the handler span', async () => {
