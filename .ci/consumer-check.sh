@@ -7,7 +7,9 @@
 #      node16 from CJS and ESM, and bundler.
 #   3. A Nest 12 ESM app and a Nest 11 CommonJS app, each in a fresh temp folder with the tarball installed by path,
 #      import the package BY NAME, boot on 127.0.0.1:0, receive a signed `organization.created` (200
-#      {"received":true}, handler ran with the event id) and a tampered one (401), and type-check a small TypeScript
+#      {"received":true}, handler ran with the event id) and a tampered one (401), answer signed interceptor calls
+#      (`ScalekitInterceptorModule` with an `@OnScalekitInterceptor('PRE_SIGNUP')` handler: 200 with the handler's
+#      ALLOW or DENY) and a tampered one (401, handler not run), and type-check a small TypeScript
 #      consumer with the project's tsc (module nodenext: the ESM app resolves the `import` types, the CJS app the
 #      `require` types). The CommonJS app also installs TypeScript 5 (in the temp app, not the project) and compiles
 #      the consumer as the Nest 10 starter does: module commonjs, moduleResolution node10, where `exports` is ignored
@@ -94,9 +96,12 @@ write_scenario() {
 const assert = require('node:assert/strict');
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+// The interceptor's own secret (not the webhook endpoint's), as in the dashboard.
+const INTERCEPTOR_SECRET = 'whsec_' + Buffer.from('consumer-check interceptor secret').toString('base64');
 
 async function runScenario(label, m) {
   const { Inject, Injectable, Module, NestFactory, ScalekitWebhookModule, OnScalekitEvent, signScalekitWebhook } = m;
+  const { ScalekitInterceptorModule, OnScalekitInterceptor, ScalekitInterceptorDecision, signScalekitInterceptor } = m;
 
   class CallLog {
     constructor() {
@@ -117,8 +122,26 @@ async function runScenario(label, m) {
   Inject(CallLog)(Handlers, undefined, 0);
   OnScalekitEvent('organization.created')(Handlers.prototype, 'onOrg', Object.getOwnPropertyDescriptor(Handlers.prototype, 'onOrg'));
 
+  class SignupPolicy {
+    constructor(log) {
+      this.log = log;
+    }
+    preSignup(request, context) {
+      this.log.calls.push({ trigger: request.trigger_point, interceptorId: context.interceptorId });
+      return request.interceptor_context.user_email.endsWith('@blocked.example')
+        ? ScalekitInterceptorDecision.deny('Sign-ups from this domain are not accepted', 'DOMAIN_BLOCKED')
+        : ScalekitInterceptorDecision.allow();
+    }
+  }
+  Injectable()(SignupPolicy);
+  Inject(CallLog)(SignupPolicy, undefined, 0);
+  OnScalekitInterceptor('PRE_SIGNUP')(SignupPolicy.prototype, 'preSignup', Object.getOwnPropertyDescriptor(SignupPolicy.prototype, 'preSignup'));
+
   class AppModule {}
-  Module({ imports: [ScalekitWebhookModule.forRoot({ secret: SECRET })], providers: [CallLog, Handlers] })(AppModule);
+  Module({
+    imports: [ScalekitWebhookModule.forRoot({ secret: SECRET }), ScalekitInterceptorModule.forRoot({ secret: INTERCEPTOR_SECRET })],
+    providers: [CallLog, Handlers, SignupPolicy],
+  })(AppModule);
 
   const app = await NestFactory.create(AppModule, { rawBody: true, logger: false });
   try {
@@ -153,6 +176,40 @@ async function runScenario(label, m) {
     const badText = await bad.text();
     assert.equal(bad.status, 401, `tampered signature: expected 401, got ${bad.status} ${badText}`);
     assert.equal(log.calls.length, 1, 'the handler ran for a tampered delivery');
+
+    // Interceptors: a signed PRE_SIGNUP call gets the handler's decision; a tampered one 401, without the handler.
+    const interceptorUrl = `http://127.0.0.1:${port}/scalekit/interceptors`;
+    const call = (email) => ({
+      display_name: 'Validate email domain',
+      trigger_point: 'PRE_SIGNUP',
+      interceptor_context: { environment_id: 'env_1', user_email: email },
+      data: {},
+    });
+    const decisions = [];
+    for (const [email, expected] of [
+      ['ada@example.com', { decision: 'ALLOW' }],
+      ['eve@blocked.example', { decision: 'DENY', error: { message: 'Sign-ups from this domain are not accepted', code: 'DOMAIN_BLOCKED' } }],
+    ]) {
+      const signedCall = signScalekitInterceptor({ secret: INTERCEPTOR_SECRET, payload: call(email) });
+      const answer = await fetch(interceptorUrl, { method: 'POST', headers: signedCall.headers, body: signedCall.body });
+      const answerText = await answer.text();
+      assert.equal(answer.status, 200, `signed interceptor call: expected 200, got ${answer.status} ${answerText}`);
+      assert.deepEqual(JSON.parse(answerText), expected, `signed interceptor call for ${email}: unexpected answer ${answerText}`);
+      assert.deepEqual(log.calls[log.calls.length - 1], { trigger: 'PRE_SIGNUP', interceptorId: signedCall.headers['interceptor-id'] });
+      decisions.push(expected.decision);
+    }
+    const callsBefore = log.calls.length;
+    const signedCall = signScalekitInterceptor({ secret: INTERCEPTOR_SECRET, payload: call('ada@example.com') });
+    const tamperedBody = signedCall.body.replace('ada@example.com', 'ada@example.org');
+    const refused = await fetch(interceptorUrl, { method: 'POST', headers: signedCall.headers, body: tamperedBody });
+    const refusedText = await refused.text();
+    assert.equal(refused.status, 401, `tampered interceptor call: expected 401, got ${refused.status} ${refusedText}`);
+    assert.equal(log.calls.length, callsBefore, 'the interceptor handler ran for a tampered call');
+    // A webhook delivery is no interceptor call, and the webhook secret is not the interceptor's.
+    const wrongSecret = signScalekitInterceptor({ secret: SECRET, payload: call('ada@example.com') });
+    const wrong = await fetch(interceptorUrl, { method: 'POST', headers: wrongSecret.headers, body: wrongSecret.body });
+    assert.equal(wrong.status, 401, `interceptor call signed with the webhook secret: expected 401, got ${wrong.status}`);
+    assert.equal(log.calls.length, callsBefore, 'the interceptor handler ran for a call signed with the wrong secret');
   } finally {
     await app.close();
   }
@@ -161,7 +218,10 @@ async function runScenario(label, m) {
 function report(label, promise) {
   promise.then(
     () => {
-      console.log(`    ok: ${label}: 200 {"received":true}, handler ran with the event id, tampered signature 401`);
+      console.log(
+        `    ok: ${label}: 200 {"received":true}, handler ran with the event id, tampered signature 401; ` +
+          'interceptor PRE_SIGNUP 200 ALLOW and 200 DENY from the handler, tampered body 401, wrong secret 401',
+      );
       process.exit(0);
     },
     (error) => {
@@ -191,6 +251,14 @@ import {
 } from 'nestjs-scalekit-webhooks';
 import { buildScalekitEvent, sendScalekitWebhook } from 'nestjs-scalekit-webhooks/testing';
 import { diagnoseScalekitDelivery, type ScalekitFinding, verifyScalekitWebhook } from 'nestjs-scalekit-webhooks/core';
+import {
+  OnScalekitInterceptor,
+  ScalekitInterceptorDecision,
+  ScalekitInterceptorModule,
+  type ScalekitInterceptorRequest,
+  type ScalekitInterceptorResponse,
+} from 'nestjs-scalekit-webhooks';
+import { buildScalekitInterceptorRequest, sendScalekitInterceptor } from 'nestjs-scalekit-webhooks/testing';
 
 @Injectable()
 export class Handlers {
@@ -216,6 +284,19 @@ export const send: typeof sendScalekitWebhook = sendScalekitWebhook;
 const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 export const webhookId: string = verifyScalekitWebhook({ secret, payload: signed.rawBody, headers }).webhookId;
 export const findings: readonly ScalekitFinding[] = diagnoseScalekitDelivery({ secret, payload: '{}', headers }).findings;
+
+@Injectable()
+export class SignupPolicy {
+  @OnScalekitInterceptor('PRE_SIGNUP')
+  preSignup(request: ScalekitInterceptorRequest<'PRE_SIGNUP'>): ScalekitInterceptorResponse<'PRE_SIGNUP'> {
+    const email: string | undefined = request.interceptor_context.user_email;
+    return email?.endsWith('@blocked.example') ? ScalekitInterceptorDecision.deny('No', 'BLOCKED') : ScalekitInterceptorDecision.allow();
+  }
+}
+@Module({ imports: [ScalekitInterceptorModule.forRoot({ secret })], providers: [SignupPolicy] })
+export class InterceptorModule {}
+export const interceptorRequest = buildScalekitInterceptorRequest('PRE_SIGNUP');
+export const intercept: typeof sendScalekitInterceptor = sendScalekitInterceptor;
 EOF
 }
 
@@ -252,6 +333,7 @@ cat >"$ESM_APP/package.json" <<EOF
     "@nestjs/common": "^12.0.0",
     "@nestjs/core": "^12.0.0",
     "@nestjs/platform-express": "^12.0.0",
+    "@nestjs/terminus": "^12.0.0",
     "@types/node": "^20.19.0",
     "class-transformer": "^0.5.1",
     "class-validator": "^0.15.0",
@@ -268,7 +350,8 @@ import { fileURLToPath } from 'node:url';
 import { Inject, Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { OnScalekitEvent, ScalekitWebhookModule, signScalekitWebhook } from 'nestjs-scalekit-webhooks';
-import { buildScalekitEvent, sendScalekitWebhook } from 'nestjs-scalekit-webhooks/testing';
+import { OnScalekitInterceptor, ScalekitInterceptorDecision, ScalekitInterceptorModule } from 'nestjs-scalekit-webhooks';
+import { buildScalekitEvent, sendScalekitWebhook, signScalekitInterceptor } from 'nestjs-scalekit-webhooks/testing';
 import { report, runScenario } from './scenario.cjs';
 
 const label = 'Nest 12 ESM';
@@ -288,7 +371,10 @@ const check = async () => {
   const probeSigned = core.signScalekitWebhook({ secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', payload: '{}' });
   const verified = core.verifyScalekitWebhook({ secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', payload: probeSigned.rawBody, headers: probeSigned.headers });
   if (verified.webhookId !== probeSigned.headers['webhook-id']) throw new Error('nestjs-scalekit-webhooks/core did not verify');
-  await runScenario('esm', { Inject, Injectable, Module, NestFactory, ScalekitWebhookModule, OnScalekitEvent, signScalekitWebhook });
+  await runScenario('esm', {
+    Inject, Injectable, Module, NestFactory, ScalekitWebhookModule, OnScalekitEvent, signScalekitWebhook,
+    ScalekitInterceptorModule, OnScalekitInterceptor, ScalekitInterceptorDecision, signScalekitInterceptor,
+  });
 };
 report(label, check());
 EOF
@@ -307,6 +393,7 @@ cat >"$CJS_APP/package.json" <<EOF
     "@nestjs/common": "^11.0.0",
     "@nestjs/core": "^11.0.0",
     "@nestjs/platform-express": "^11.0.0",
+    "@nestjs/terminus": "^11.0.0",
     "@types/node": "^20.19.0",
     "class-transformer": "^0.5.1",
     "class-validator": "^0.14.0",
@@ -323,6 +410,7 @@ require('reflect-metadata');
 const { Inject, Injectable, Module } = require('@nestjs/common');
 const { NestFactory } = require('@nestjs/core');
 const { OnScalekitEvent, ScalekitWebhookModule, signScalekitWebhook } = require('nestjs-scalekit-webhooks');
+const { OnScalekitInterceptor, ScalekitInterceptorDecision, ScalekitInterceptorModule } = require('nestjs-scalekit-webhooks');
 const testing = require('nestjs-scalekit-webhooks/testing');
 const { report, runScenario } = require('./scenario.cjs');
 
@@ -351,7 +439,11 @@ const check = async () => {
     const diagnosis = core.diagnoseScalekitDelivery({ secret, payload: signed.rawBody, headers: signed.headers });
     if (diagnosis.findings[0].code !== 'signature_valid') throw new Error('unexpected diagnosis');`;
   require('node:child_process').execFileSync(process.execPath, ['-e', probe], { stdio: 'inherit' });
-  await runScenario('cjs', { Inject, Injectable, Module, NestFactory, ScalekitWebhookModule, OnScalekitEvent, signScalekitWebhook });
+  await runScenario('cjs', {
+    Inject, Injectable, Module, NestFactory, ScalekitWebhookModule, OnScalekitEvent, signScalekitWebhook,
+    ScalekitInterceptorModule, OnScalekitInterceptor, ScalekitInterceptorDecision,
+    signScalekitInterceptor: testing.signScalekitInterceptor,
+  });
 };
 report(label, check());
 EOF

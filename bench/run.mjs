@@ -2,7 +2,7 @@
 //   npm run bench                 full run (a few minutes), writes bench/RESULTS.md
 //   npm run bench -- --quick      smoke run for CI (about a minute), writes bench/RESULTS.quick.md; figures meaningless
 // Options: --rounds N  --duration S  --connections C  --cases a,b,c,d,e  --platforms express,fastify
-//          --only http,memory,verify,hot,startup,store,queue  --out FILE  --no-write
+//          --only http,memory,verify,hot,startup,store,queue,interceptor,otel  --out FILE  --no-write
 //          --no-snapshot: import dist/esm directly instead of a copy taken at start; --keep-snapshot: reuse the copy of
 //          the previous run (profile the very build that was measured)
 //          --profile [--profile-no-inline]: run the module's servers (d, e) under `node --cpu-prof`, write the
@@ -52,7 +52,9 @@ const config = {
   quietWaitMs: QUICK ? 0 : 30_000,
   quietCores: 0.25,
 };
-const sections = new Set(config.only ?? ['http', 'memory', 'verify', 'hot', 'startup', 'store', 'queue']);
+const sections = new Set(
+  config.only ?? ['http', 'memory', 'verify', 'hot', 'startup', 'store', 'queue', 'interceptor', 'otel'],
+);
 const outFile =
   value('--out') ?? join(BENCH_DIR, PROFILE ? 'profiles/SUMMARY.md' : QUICK ? 'RESULTS.quick.md' : 'RESULTS.md');
 const PROFILE_DIR = join(BENCH_DIR, 'profiles');
@@ -555,7 +557,21 @@ function formatTarget(t) {
   return `${fmt(t.actual, 3)}×`;
 }
 
-function report({ info, http, memory, store, queue, verify, hot, startup, loadStart, loadEnd, elapsedS }) {
+function report({
+  info,
+  http,
+  memory,
+  store,
+  queue,
+  interceptor,
+  otel,
+  verify,
+  hot,
+  startup,
+  loadStart,
+  loadEnd,
+  elapsedS,
+}) {
   const L = [];
   L.push('# Benchmark results', '');
   if (QUICK) {
@@ -777,6 +793,12 @@ function report({ info, http, memory, store, queue, verify, hot, startup, loadSt
     );
   }
 
+  if (interceptor) L.push(...quotedSection('## 6. Interceptors', interceptor));
+  if (otel) {
+    L.push('## 7. OpenTelemetry (bench/otel.mjs)', '');
+    L.push(`\`${otel.command}\` (quoted as it printed; ${fmt(otel.seconds, 0)} s):`, '', '```', otel.output, '```', '');
+  }
+
   if (targets.length) {
     L.push('## Targets', '', '| target | measured | result |', '|---|---:|---|');
     for (const t of targets) {
@@ -786,6 +808,11 @@ function report({ info, http, memory, store, queue, verify, hot, startup, loadSt
     if (QUICK) L.push('(Quick run: PASS/MISS above mean nothing.)', '');
   }
   return L.join('\n');
+}
+
+/** A section quoting a script's output (a markdown table) as it printed. */
+function quotedSection(title, { command, output, seconds }) {
+  return [title, '', `\`${command}\` (${fmt(seconds, 0)} s):`, '', output, ''];
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -916,6 +943,14 @@ async function main() {
   if (sections.has('queue')) {
     log('\n[queue] queue mode: acknowledge and process');
     results.queue = await runQuoted('queue.mjs');
+  }
+  if (sections.has('interceptor')) {
+    log('\n[interceptor] decisions: the module vs a hand-written route with the SDK');
+    results.interceptor = await runQuoted('interceptor.mjs');
+  }
+  if (sections.has('otel')) {
+    log('\n[otel] OpenTelemetry: absent, API without SDK, SDK with metrics (and traces)');
+    results.otel = await runQuoted('otel.mjs');
   }
   results.loadEnd = os.loadavg()[0];
   results.elapsedS = (performance.now() - started) / 1000;

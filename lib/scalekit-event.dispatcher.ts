@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ContextIdFactory, ModuleRef } from '@nestjs/core';
 import {
   type AnyScalekitEvent,
@@ -9,11 +9,17 @@ import {
   ScalekitWebhookError,
 } from './core/index.js';
 import { describeError, stackOf } from './core/describe-error.js';
-import { SCALEKIT_LOGGER_CONTEXT } from './scalekit-webhook.constants.js';
-import type { ScalekitDelivery } from './scalekit-webhook.interfaces.js';
+import type { ScalekitTelemetry } from './core/telemetry/scalekit-telemetry.js';
+import { SCALEKIT_LOGGER_CONTEXT, SCALEKIT_TELEMETRY } from './scalekit-webhook.constants.js';
+import type { ScalekitDelivery } from './core/receiver/delivery.js';
+import type { ScalekitEventDispatchPort, ScalekitHandlerScope } from './core/receiver/handler-port.js';
 
-/** Resolves request-scoped handler instances once per delivery. */
-export class ScalekitHandlerScope {
+/**
+ * Resolves request-scoped handler instances once per delivery, keyed on the object `@Inject(REQUEST)` gives them (the
+ * HTTP request inline, a `ScalekitJobRequest` in a worker); a context of its own when there is none. The context is
+ * only made when a request-scoped handler asks for one.
+ */
+export class ScalekitNestHandlerScope implements ScalekitHandlerScope {
   #contextId: ReturnType<typeof ContextIdFactory.create> | undefined;
 
   constructor(
@@ -41,14 +47,20 @@ export interface ScalekitEventHandler {
 
 const MAX_NOTICED_TYPES = 1000;
 
-/** Routes a verified, validated event to its handlers and waits for all of them. */
+/**
+ * Routes a verified, validated event to its handlers and waits for all of them: the Nest implementation of the
+ * receiver's dispatch port. Callers hand it a ready handler scope ({@link scopeFor}).
+ */
 @Injectable()
-export class ScalekitEventDispatcher {
+export class ScalekitEventDispatcher implements ScalekitEventDispatchPort {
   private readonly logger = new Logger(SCALEKIT_LOGGER_CONTEXT);
   private readonly registry = new ScalekitHandlerRegistry<ScalekitEventHandler>();
   private readonly noticed = new Set<string>();
 
-  constructor(private readonly moduleRef: ModuleRef) {}
+  constructor(
+    private readonly moduleRef: ModuleRef,
+    @Inject(SCALEKIT_TELEMETRY) private readonly telemetry: ScalekitTelemetry,
+  ) {}
 
   register(pattern: string, handler: ScalekitEventHandler): void {
     this.registry.add(pattern, handler);
@@ -68,11 +80,16 @@ export class ScalekitEventDispatcher {
     return this.registry.match(type);
   }
 
+  /** The handler scope of a delivery whose request-scoped handlers get `request` from `@Inject(REQUEST)`. */
+  scopeFor(request?: object): ScalekitHandlerScope {
+    return new ScalekitNestHandlerScope(this.moduleRef, request);
+  }
+
   /**
    * Runs every matching handler concurrently and waits for all. Throws `handler_failed` when any failed, after
    * logging each failure with the handler, event id and type.
    */
-  async dispatch(event: AnyScalekitEvent, delivery: ScalekitDelivery, request?: object): Promise<void> {
+  async dispatch(event: AnyScalekitEvent, delivery: ScalekitDelivery, scope?: ScalekitHandlerScope): Promise<void> {
     const handlers = this.registry.match(event.type);
     if (!isKnownScalekitEventType(event.type)) {
       this.noticeOnce(
@@ -84,8 +101,10 @@ export class ScalekitEventDispatcher {
       this.noticeOnce(`unhandled:${event.type}`, `No handler for '${event.type}': acknowledged without processing`);
       return;
     }
-    const scope = new ScalekitHandlerScope(this.moduleRef, request);
-    const failures = await runScalekitHandlers(handlers, (handler) => handler.invoke(event, delivery, scope));
+    const handlerScope = scope ?? this.scopeFor();
+    const failures = await runScalekitHandlers(handlers, (handler) =>
+      this.telemetry.handler(handler.name, event.type, () => handler.invoke(event, delivery, handlerScope)),
+    );
     if (failures.length === 0) {
       return;
     }

@@ -1,15 +1,12 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { type AnyScalekitEvent, isKnownScalekitEventType, ScalekitWebhookError } from './core/index.js';
-import type { ScalekitEventHandlerMetadata } from './scalekit-event.decorator.js';
-import {
-  type ScalekitEventHandler,
-  type ScalekitHandlerScope,
-  ScalekitEventDispatcher,
-} from './scalekit-event.dispatcher.js';
+import type { ScalekitEventHandlerMetadata } from './decorators/on-scalekit-event.decorator.js';
+import type { ScalekitHandlerScope } from './core/receiver/handler-port.js';
+import { type ScalekitEventHandler, ScalekitEventDispatcher } from './scalekit-event.dispatcher.js';
 import { SCALEKIT_EVENT_HANDLER_METADATA, SCALEKIT_LOGGER_CONTEXT } from './scalekit-webhook.constants.js';
 import { ScalekitWebhookConfig } from './scalekit-webhook.config.js';
-import type { ScalekitDelivery } from './scalekit-webhook.interfaces.js';
+import type { ScalekitDelivery } from './interfaces/scalekit-webhook.interfaces.js';
 
 type HandlerMethod = (event: AnyScalekitEvent, delivery: ScalekitDelivery) => unknown;
 

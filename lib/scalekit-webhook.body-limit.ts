@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, Optional } fro
 import { HttpAdapterHost } from '@nestjs/core';
 import { Readable } from 'node:stream';
 import { SCALEKIT_LOGGER_CONTEXT } from './scalekit-webhook.constants.js';
-import { SCALEKIT_WEBHOOK_DEFAULTS } from './scalekit-webhook.interfaces.js';
+import { SCALEKIT_WEBHOOK_DEFAULTS } from './interfaces/scalekit-webhook.interfaces.js';
 import { ScalekitWebhookConfig } from './scalekit-webhook.config.js';
 
 /** What the app's JSON body parser does with a body of `maxBodyBytes`. */

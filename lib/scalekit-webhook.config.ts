@@ -1,24 +1,20 @@
-import {
-  IdempotencyGate,
-  MemoryIdempotencyStore,
-  ScalekitWebhookError,
-  ScalekitWebhookVerifier,
-} from './core/index.js';
-import { isScalekitQueue, type ScalekitQueue } from './core/queue/index.js';
+import { type IdempotencyGateOptions, ScalekitWebhookError, ScalekitWebhookVerifier } from './core/index.js';
+import { isScalekitQueue } from './core/queue/index.js';
 import { OptionsChecker } from './core/options.js';
 import {
   SCALEKIT_WEBHOOK_DEFAULTS as DEFAULTS,
   type ScalekitIdempotencyOptions,
   type ScalekitQueueProcessingOptions,
   type ScalekitWebhookModuleOptions,
-} from './scalekit-webhook.interfaces.js';
+} from './interfaces/scalekit-webhook.interfaces.js';
 
-/** How a registration processes accepted events. */
+/** How a registration processes accepted events. The queue itself is a provider (`getScalekitQueueToken(name)`). */
 export type ScalekitProcessingConfig =
   | { readonly mode: 'inline' }
   | {
       readonly mode: 'queue';
-      readonly queue: ScalekitQueue;
+      /** The class of the configured queue, for diagnostics. */
+      readonly queueName: string;
       /** Whether this instance runs workers. */
       readonly workers: boolean;
       readonly onFailed: ScalekitQueueProcessingOptions['onFailed'];
@@ -31,15 +27,22 @@ const check = new OptionsChecker('Scalekit webhook');
 /** The largest delay a timer takes: a longer one would fire at once. */
 const MAX_TIMER_MS = 2_147_483_647;
 
+/** Idempotency settings of a registration; the store itself is a provider (`getScalekitIdempotencyStoreToken(name)`). */
+export interface ScalekitIdempotencyConfig extends IdempotencyGateOptions {
+  /** The class of the configured store, for diagnostics. */
+  readonly storeName: string;
+}
+
 /**
- * The checked settings of one registration. Built once at start-up from the module options, so a bad secret,
- * tolerance or size limit stops the app with a clear message. Holds no secret in readable form.
+ * The checked settings of one registration, as plain values. Built once at start-up from the module options, so a
+ * bad secret, tolerance or size limit stops the app with a clear message. Holds no secret and no resource: the
+ * verifier, store and queue are providers of their own (see `scalekit-webhook.tokens.ts`).
  */
 export class ScalekitWebhookConfig {
-  readonly verifier: ScalekitWebhookVerifier;
+  readonly toleranceSeconds: number;
   readonly maxBodyBytes: number;
   /** Absent when idempotency is off. */
-  readonly idempotency: IdempotencyGate | undefined;
+  readonly idempotency: ScalekitIdempotencyConfig | undefined;
   readonly shutdownTimeoutMs: number;
   /** How long a delivery may wait for its processing before it is answered 503 (the work goes on). */
   readonly responseTimeoutMs: number;
@@ -66,7 +69,8 @@ export class ScalekitWebhookConfig {
         `route option${routeOptions.length > 1 ? 's' : ''} ${routeOptions.map((key) => `\`${key}\``).join(', ')} returned by the forRootAsync factory would be ignored: routes are built before the factory runs. Pass ${routeOptions.length > 1 ? 'them' : 'it'} to forRootAsync itself, next to useFactory: ScalekitWebhookModule.forRootAsync({ useFactory, inject, ${routeOptions[0]}: … })`,
       );
     }
-    this.verifier = new ScalekitWebhookVerifier(options);
+    // Checks the secret(s) and tolerance; the verifier provider builds its own from the same options.
+    this.toleranceSeconds = new ScalekitWebhookVerifier(options).toleranceSeconds;
     // null also takes the default here, as it always has.
     this.maxBodyBytes = check.positiveWholeNumber(
       'maxBodyBytes',
@@ -92,11 +96,11 @@ export class ScalekitWebhookConfig {
     }
   }
 
-  private buildGate(options: ScalekitIdempotencyOptions): IdempotencyGate {
+  private buildGate(options: ScalekitIdempotencyOptions): ScalekitIdempotencyConfig {
     if (options === null || typeof options !== 'object') {
       throw invalid('idempotency must be an options object or false');
     }
-    const minimumTtl = 2 * this.verifier.toleranceSeconds;
+    const minimumTtl = 2 * this.toleranceSeconds;
     const ttlSeconds = check.positiveSeconds(
       'idempotency.ttlSeconds',
       options.ttlSeconds,
@@ -112,25 +116,28 @@ export class ScalekitWebhookConfig {
       options.leaseSeconds,
       DEFAULTS.idempotencyLeaseSeconds,
     );
-    const store = options.store ?? new MemoryIdempotencyStore();
+    const store = options.store ?? undefined; // null takes the default too, as it always has
     if (
-      typeof store.claim !== 'function' ||
-      typeof store.complete !== 'function' ||
-      typeof store.release !== 'function'
+      store !== undefined &&
+      (typeof store.claim !== 'function' || typeof store.complete !== 'function' || typeof store.release !== 'function')
     ) {
       throw invalid('idempotency.store must implement claim(), complete() and release() (see IdempotencyStore)');
     }
-    return new IdempotencyGate(store, { leaseMs: leaseSeconds * 1000, ttlMs: ttlSeconds * 1000 });
+    return {
+      storeName: store === undefined ? 'MemoryIdempotencyStore' : store.constructor.name,
+      leaseMs: leaseSeconds * 1000,
+      ttlMs: ttlSeconds * 1000,
+    };
   }
 
   toJSON(): Record<string, unknown> {
     return {
       endpoint: this.endpoint,
       path: this.path,
-      toleranceSeconds: this.verifier.toleranceSeconds,
+      toleranceSeconds: this.toleranceSeconds,
       maxBodyBytes: this.maxBodyBytes,
       idempotency: this.idempotency
-        ? { store: this.idempotency.store.constructor.name, ...this.idempotency.options }
+        ? { store: this.idempotency.storeName, leaseMs: this.idempotency.leaseMs, ttlMs: this.idempotency.ttlMs }
         : false,
       shutdownTimeoutMs: this.shutdownTimeoutMs,
       responseTimeoutMs: this.responseTimeoutMs,
@@ -139,7 +146,7 @@ export class ScalekitWebhookConfig {
         ? {
             processing: {
               mode: 'queue',
-              queue: this.processing.queue.constructor.name,
+              queue: this.processing.queueName,
               workers: this.processing.workers,
             },
           }
@@ -178,7 +185,7 @@ function buildProcessing(value: ScalekitWebhookModuleOptions['processing']): Sca
   if (value.onFailed !== undefined && typeof value.onFailed !== 'function') {
     throw invalid('processing.onFailed must be a function');
   }
-  return { mode: 'queue', queue: value.queue, workers, onFailed: value.onFailed };
+  return { mode: 'queue', queueName: value.queue.constructor.name, workers, onFailed: value.onFailed };
 }
 
 function describe(value: unknown): string {

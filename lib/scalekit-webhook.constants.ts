@@ -14,3 +14,6 @@ export const SCALEKIT_ENDPOINT_METADATA = 'nestjs-scalekit-webhooks:endpoint';
 
 /** Marks the module's own controllers, whose guard always uses their own registration. */
 export const SCALEKIT_BUILT_IN_ROUTE_METADATA = 'nestjs-scalekit-webhooks:built-in-route';
+
+/** Token of the telemetry of a registration, loaded once at start-up (no-ops without an OpenTelemetry SDK). */
+export const SCALEKIT_TELEMETRY: unique symbol = Symbol('nestjs-scalekit-webhooks:telemetry') as never;

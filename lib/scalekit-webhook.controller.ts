@@ -12,18 +12,15 @@ import {
   VERSION_NEUTRAL,
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { parseScalekitEventPayload } from './core/index.js';
-import { ScalekitEventProcessor } from './scalekit-event.processor.js';
+import type { ScalekitWebhookReceipt } from './core/receiver/webhook-receiver.js';
+import { ScalekitWebhookReceiver } from './core/receiver/webhook-receiver.js';
+import { ScalekitEventDispatcher } from './scalekit-event.dispatcher.js';
 import { SCALEKIT_BUILT_IN_ROUTE_METADATA, SCALEKIT_DELIVERY_KEY } from './scalekit-webhook.constants.js';
+import { ScalekitOutcomeException } from './scalekit-webhook.exception.js';
 import { ScalekitWebhookExceptionFilter } from './scalekit-webhook.filter.js';
 import { ScalekitWebhookGuard, type ScalekitWebhookRequest } from './scalekit-webhook.guard.js';
 
-/** The body of every 2xx: `{"received":true}` (200, inline), `{"received":true,"queued":true}` (202, queue mode). */
-export interface ScalekitWebhookReceipt {
-  received: true;
-  /** Queue mode: the event is durably queued; workers run its handlers. */
-  queued?: true;
-}
+export type { ScalekitWebhookReceipt } from './core/receiver/webhook-receiver.js';
 
 /**
  * Builds the controller of one registration. Each registration gets its own class, so several endpoints in one
@@ -41,13 +38,15 @@ export function createScalekitWebhookController(
   @UseFilters(ScalekitWebhookExceptionFilter)
   class ScalekitWebhookController {
     constructor(
-      @Inject(ScalekitEventProcessor) private readonly processor: ScalekitEventProcessor,
+      @Inject(ScalekitWebhookReceiver) private readonly receiver: ScalekitWebhookReceiver,
+      @Inject(ScalekitEventDispatcher) private readonly dispatcher: ScalekitEventDispatcher,
       @Inject(HttpAdapterHost) private readonly adapterHost: HttpAdapterHost,
     ) {}
 
     /**
-     * Guard (verify) → parse and validate → process (idempotency, then dispatch, or enqueue). 200 once handled
-     * inline; 202 once durably queued (the status is set through the HTTP adapter: Express and Fastify alike).
+     * Guard (verify) → receiver (parse and validate, claim, dispatch or enqueue) → its outcome, written as is: a 2xx
+     * through the HTTP adapter (Express and Fastify alike), a failure through the route's exception filter, so no
+     * host-app interceptor or filter can turn it into a 2xx. Request-scoped handlers get this request as `REQUEST`.
      */
     @Post()
     @HttpCode(200)
@@ -55,35 +54,24 @@ export function createScalekitWebhookController(
       @Req() request: ScalekitWebhookRequest,
       @Res({ passthrough: true }) response: unknown,
     ): Promise<ScalekitWebhookReceipt> {
-      const delivery = request[SCALEKIT_DELIVERY_KEY]!;
-      const rawBody = request.rawBody ?? Buffer.alloc(0);
-      let outcome;
-      try {
-        outcome = await this.processor.process(parseScalekitEventPayload(rawBody), delivery, request);
-      } catch (error) {
-        this.processor.reportRefusal(error, delivery, eventIdOf(rawBody));
-        throw error;
+      const outcome = await this.receiver.receive({
+        rawBody: request.rawBody ?? Buffer.alloc(0),
+        delivery: request[SCALEKIT_DELIVERY_KEY]!,
+        scope: this.dispatcher.scopeFor(request),
+      });
+      if (outcome.status >= 300) {
+        throw new ScalekitOutcomeException(outcome);
       }
-      // Queue mode answers 202 for the first copy ('queued') and for copies of an event already accepted ('duplicate').
-      if (outcome === 'queued' || (outcome === 'duplicate' && this.processor.queued)) {
-        this.adapterHost.httpAdapter.status(response, 202);
-        return { received: true, queued: true };
+      const adapter = this.adapterHost.httpAdapter;
+      adapter.status(response, outcome.status);
+      for (const [name, value] of Object.entries(outcome.headers)) {
+        adapter.setHeader(response, name, value);
       }
-      return { received: true };
+      return outcome.body as ScalekitWebhookReceipt;
     }
   }
   for (const decorate of decorators) {
     decorate(ScalekitWebhookController);
   }
   return ScalekitWebhookController;
-}
-
-/** The event id of a body, if it has one, for log lines about a refused delivery (its envelope may be invalid). */
-function eventIdOf(rawBody: Buffer): string | undefined {
-  try {
-    const id = (JSON.parse(rawBody.toString('utf8')) as { id?: unknown } | null)?.id;
-    return typeof id === 'string' && id.length > 0 ? id : undefined;
-  } catch {
-    return undefined;
-  }
 }

@@ -1,6 +1,7 @@
 import { HttpException } from '@nestjs/common';
 import { describeError } from './core/describe-error.js';
 import { ScalekitWebhookError } from './core/index.js';
+import type { ScalekitReceiverOutcome } from './core/receiver/outcome.js';
 
 /**
  * The HTTP form of a {@link ScalekitWebhookError}: its status, and a body that never says which signature check
@@ -23,5 +24,12 @@ export class ScalekitWebhookHttpException extends HttpException {
         cause: error,
       }),
     );
+  }
+}
+
+/** A failure outcome of the receiver, on its way to the route's exception filter, which writes it as is. */
+export class ScalekitOutcomeException extends HttpException {
+  constructor(readonly outcome: ScalekitReceiverOutcome) {
+    super(outcome.body as Record<string, unknown>, outcome.status);
   }
 }

@@ -3,7 +3,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import { describeError, stackOf } from './core/describe-error.js';
 import { ScalekitWebhookError } from './core/index.js';
 import { SCALEKIT_LOGGER_CONTEXT } from './scalekit-webhook.constants.js';
-import { ScalekitWebhookHttpException } from './scalekit-webhook.exception.js';
+import { ScalekitOutcomeException, ScalekitWebhookHttpException } from './scalekit-webhook.exception.js';
 
 /**
  * Answers every error on the webhook route itself. Being scoped to the controller, it takes precedence over the
@@ -23,7 +23,12 @@ export class ScalekitWebhookExceptionFilter implements ExceptionFilter {
       this.logger.error(`Unexpected error on the webhook route: ${describeError(exception)}`, stackOf(exception));
     }
     const http = ScalekitWebhookHttpException.from(exception);
-    const headers = http instanceof ScalekitWebhookHttpException ? http.error.headers : {};
+    const headers =
+      http instanceof ScalekitWebhookHttpException
+        ? http.error.headers
+        : http instanceof ScalekitOutcomeException
+          ? http.outcome.headers
+          : {};
     for (const [name, value] of Object.entries(headers)) {
       adapter.setHeader(response, name, value);
     }

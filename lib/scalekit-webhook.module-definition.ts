@@ -1,8 +1,17 @@
-import { ConfigurableModuleBuilder, type DynamicModule } from '@nestjs/common';
+import { ConfigurableModuleBuilder, type DynamicModule, type Provider } from '@nestjs/common';
 import { DEFAULT_WEBHOOK_PATH } from './scalekit-webhook.constants.js';
 import { ScalekitWebhookConfig } from './scalekit-webhook.config.js';
 import { createScalekitWebhookController } from './scalekit-webhook.controller.js';
-import type { ScalekitWebhookModuleExtras, ScalekitWebhookModuleOptions } from './scalekit-webhook.interfaces.js';
+import type {
+  ScalekitWebhookModuleExtras,
+  ScalekitWebhookModuleOptions,
+} from './interfaces/scalekit-webhook.interfaces.js';
+import { scalekitRegistrationProviders } from './scalekit-webhook.providers.js';
+import {
+  getScalekitIdempotencyStoreToken,
+  getScalekitQueueToken,
+  getScalekitVerifierToken,
+} from './scalekit-webhook.tokens.js';
 
 /** Injection token of the options as given to `forRoot` / returned by the `forRootAsync` factory. */
 export const SCALEKIT_WEBHOOK_MODULE_OPTIONS = 'SCALEKIT_WEBHOOK_MODULE_OPTIONS';
@@ -36,6 +45,13 @@ export const {
               new ScalekitWebhookConfig(options, extras.name, extras.path ?? DEFAULT_WEBHOOK_PATH, receiver),
             inject: [SCALEKIT_WEBHOOK_MODULE_OPTIONS],
           },
+          ...scalekitRegistrationProviders(SCALEKIT_WEBHOOK_MODULE_OPTIONS, extras.name),
+        ] satisfies Provider[],
+        exports: [
+          ...(definition.exports ?? []),
+          getScalekitIdempotencyStoreToken(extras.name),
+          getScalekitQueueToken(extras.name),
+          getScalekitVerifierToken(extras.name),
         ],
       };
     },

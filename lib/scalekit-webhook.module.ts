@@ -2,8 +2,8 @@ import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { ScalekitEventDispatcher } from './scalekit-event.dispatcher.js';
 import { ScalekitEventExplorer } from './scalekit-event.explorer.js';
-import { ScalekitEventProcessor } from './scalekit-event.processor.js';
-import { ScalekitEventWorker } from './scalekit-event.worker.js';
+import { ScalekitEventConsumer } from './scalekit-event.consumer.js';
+import { ScalekitWebhookReceiver } from './core/receiver/webhook-receiver.js';
 import { ScalekitBodyLimitCheck } from './scalekit-webhook.body-limit.js';
 import { ScalekitWebhookConfig } from './scalekit-webhook.config.js';
 import { ScalekitWebhookGuard } from './scalekit-webhook.guard.js';
@@ -19,10 +19,9 @@ import { ConfigurableScalekitWebhookModule } from './scalekit-webhook.module-def
     ScalekitBodyLimitCheck,
     ScalekitEventDispatcher,
     ScalekitEventExplorer,
-    ScalekitEventProcessor,
-    ScalekitEventWorker,
+    ScalekitEventConsumer,
     ScalekitWebhookGuard,
   ],
-  exports: [ScalekitWebhookGuard, ScalekitWebhookConfig, ScalekitEventDispatcher, ScalekitEventProcessor],
+  exports: [ScalekitWebhookGuard, ScalekitWebhookConfig, ScalekitEventDispatcher, ScalekitWebhookReceiver],
 })
 export class ScalekitWebhookModule extends ConfigurableScalekitWebhookModule {}

@@ -2,8 +2,13 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { buildScalekitEvent, signScalekitWebhook } from 'nestjs-scalekit-webhooks/testing';
-import { AppModule, DEMO_SECRET } from './app.module.js';
+import {
+  buildScalekitEvent,
+  buildScalekitInterceptorRequest,
+  sendScalekitInterceptor,
+  signScalekitWebhook,
+} from 'nestjs-scalekit-webhooks/testing';
+import { AppModule, DEMO_INTERCEPTOR_SECRET, DEMO_SECRET } from './app.module.js';
 
 /**
  * Starts the sample on PORT (default 3000), then posts one signed example event to itself so you can see it
@@ -33,9 +38,20 @@ async function bootstrap(): Promise<void> {
   const response = await fetch(url, { method: 'POST', headers, body: rawBody });
   logger.log(`Scalekit would see: ${response.status} ${await response.text()}`);
 
+  // Two interceptor calls, signed with the interceptor's secret: one sign-up allowed, one denied.
+  const interceptorSecret = process.env.SCALEKIT_INTERCEPTOR_SECRET || DEMO_INTERCEPTOR_SECRET;
+  const base = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+  const decisions: string[] = [];
+  for (const email of ['john.doe@acmecorp.com', 'eve@blocked.example']) {
+    const request = buildScalekitInterceptorRequest('PRE_SIGNUP', { interceptor_context: { user_email: email } });
+    const answer = await sendScalekitInterceptor(base, request, { secret: interceptorSecret });
+    decisions.push(answer.decision ?? `status ${answer.status}`);
+    logger.log(`PRE_SIGNUP for ${email}: Scalekit would see ${answer.status} ${answer.text}`);
+  }
+
   if (process.argv.includes('--once')) {
     await app.close();
-    process.exit(response.status === 200 ? 0 : 1);
+    process.exit(response.status === 200 && decisions.join(',') === 'ALLOW,DENY' ? 0 : 1);
   }
   logger.log('Try it yourself: send another signed event, or stop with Ctrl+C');
 }

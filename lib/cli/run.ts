@@ -10,6 +10,7 @@ import {
   SECRET_ENV,
   UsageError,
 } from './io.js';
+import { intercept, INTERCEPT_HELP, INTERCEPTOR_SECRET_ENV } from './intercept.js';
 import { list, LIST_HELP } from './list.js';
 import { queue, QUEUE_HELP } from './queue.js';
 import { serve, SERVE_HELP } from './serve.js';
@@ -34,19 +35,26 @@ const COMMANDS: Record<
   verify: { run: verify, help: VERIFY_HELP, summary: 'check a captured delivery and explain which check fails' },
   list: { run: list, help: LIST_HELP, summary: 'list the event types with their object and data fields' },
   serve: { run: serve, help: SERVE_HELP, summary: 'a throw-away receiver that verifies and prints deliveries' },
+  intercept: {
+    run: intercept,
+    help: INTERCEPT_HELP,
+    summary: 'send a signed example interceptor call, print the decision',
+  },
   queue: { run: queue, help: QUEUE_HELP, summary: 'list, retry or remove dead-lettered events (queue mode, BullMQ)' },
 };
 
 export const MAIN_HELP = `Usage: ${CLI_NAME} <command> [options]
 
-Local tooling for Scalekit webhooks: send real signed events to your app, sign and check deliveries by hand.
+Local tooling for Scalekit webhooks and interceptors: send real signed events and interceptor calls to your app,
+sign and check deliveries by hand.
 
 Commands:
 ${Object.entries(COMMANDS)
-  .map(([name, command]) => `  ${name.padEnd(9)}${command.summary}`)
+  .map(([name, command]) => `  ${name.padEnd(11)}${command.summary}`)
   .join('\n')}
 
-Run \`${CLI_NAME} <command> --help\` for a command's options. The signing secret comes from --secret or $${SECRET_ENV}.
+Run \`${CLI_NAME} <command> --help\` for a command's options. The signing secret comes from --secret or $${SECRET_ENV}
+(intercept: $${INTERCEPTOR_SECRET_ENV}, the interceptor's own secret).
 Exit codes: 0 success, 1 failure, 2 bad usage.
 `;
 

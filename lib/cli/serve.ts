@@ -1,10 +1,17 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isKnownScalekitEventType } from '../core/catalogue.js';
-import { type AnyScalekitEvent, parseScalekitEventPayload } from '../core/envelope.js';
+import { describeError } from '../core/describe-error.js';
+import type { AnyScalekitEvent } from '../core/envelope.js';
 import { ScalekitWebhookError } from '../core/errors.js';
-import { DEFAULT_TOLERANCE_SECONDS } from '../core/protocol.js';
+import { IdempotencyGate } from '../core/idempotency/idempotency-gate.js';
+import { MemoryIdempotencyStore } from '../core/idempotency/memory-idempotency-store.js';
+import { DEFAULT_TOLERANCE_SECONDS, WEBHOOK_ID_HEADER, WEBHOOK_TIMESTAMP_HEADER } from '../core/protocol.js';
+import type { ScalekitDelivery } from '../core/receiver/delivery.js';
+import { scalekitOutcomeOfError } from '../core/receiver/outcome.js';
+import { type ScalekitDeliveryVerifier, ScalekitWebhookReceiver } from '../core/receiver/webhook-receiver.js';
 import { ScalekitWebhookVerifier } from '../core/verify.js';
+import { SCALEKIT_WEBHOOK_DEFAULTS } from '../interfaces/scalekit-webhook.interfaces.js';
 import {
   CLI_NAME,
   CliFailure,
@@ -21,8 +28,8 @@ import {
 
 export const SERVE_HELP = `Usage: ${CLI_NAME} serve [--port 3000] [--host 127.0.0.1] [--secret <whsec_…>] [--path <path>]
 
-A throw-away receiver (plain node:http, no Nest): verifies each delivery like the module, pretty-prints it, and answers
-200 {"received":true}, or 4xx with the module's response body. Useful with a tunnel before wiring a Nest app, or as
+A throw-away receiver (plain node:http, no Nest) on the module's own receiver: verifies each delivery like the module,
+deduplicates it in memory, pretty-prints it, and answers 200 {"received":true}, or 4xx with the module's response body. Useful with a tunnel before wiring a Nest app, or as
 the target of \`${CLI_NAME} trigger\`. Stops on Ctrl+C (SIGINT) or SIGTERM.
 
 Options:
@@ -35,6 +42,18 @@ Options:
   --max-body <bytes>     Largest accepted body (default 1048576).
   -h, --help             Show this help.
 `;
+
+/** Without a secret: reads the ids a delivery claims, checks nothing. */
+const UNVERIFIED: ScalekitDeliveryVerifier = {
+  verify: (_payload, headers) => {
+    const id = headers[WEBHOOK_ID_HEADER];
+    const timestamp = Number(headers[WEBHOOK_TIMESTAMP_HEADER]);
+    return {
+      webhookId: typeof id === 'string' && id.length > 0 ? id : 'unverified',
+      timestamp: Number.isSafeInteger(timestamp) ? timestamp : Math.floor(Date.now() / 1000),
+    };
+  },
+};
 
 export async function serve(args: readonly string[], io: CliIo): Promise<number> {
   const parsed = parseCommand(
@@ -72,7 +91,37 @@ export async function serve(args: readonly string[], io: CliIo): Promise<number>
   const err = coloursFor(io.stderr, io.env);
   const now = io.now ?? Date.now;
 
-  const reply = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+  // The same receiver as the module (size and media checks, verification, parsing, deduplication in memory), with a
+  // printer for handlers: this adapter only routes, reads the body and writes the outcome.
+  const printed = new WeakMap<ScalekitDelivery, AnyScalekitEvent>();
+  const receiver = new ScalekitWebhookReceiver({
+    verifier: verifier ?? UNVERIFIED,
+    maxBodyBytes: maxBody,
+    idempotency: new IdempotencyGate(new MemoryIdempotencyStore(), {
+      leaseMs: SCALEKIT_WEBHOOK_DEFAULTS.idempotencyLeaseSeconds * 1000,
+      ttlMs: SCALEKIT_WEBHOOK_DEFAULTS.idempotencyTtlSeconds * 1000,
+    }),
+    responseTimeoutMs: SCALEKIT_WEBHOOK_DEFAULTS.responseTimeoutSeconds * 1000,
+    shutdownTimeoutMs: SCALEKIT_WEBHOOK_DEFAULTS.shutdownTimeoutSeconds * 1000,
+    dispatcher: {
+      dispatch: async (event, delivery) => {
+        printed.set(delivery, event);
+      },
+    },
+    logger: {
+      log: (message) => line(io.stdout, c.dim(`  ${message}`)),
+      warn: (message) => line(io.stdout, c.dim(`  ${message}`)),
+      error: (message) => line(io.stderr, `${err.red('✗')} ${message}`),
+      debug: () => {},
+    },
+  });
+
+  const reply = (
+    res: ServerResponse,
+    status: number,
+    body: unknown,
+    headers: Readonly<Record<string, string>> = {},
+  ) => {
     const text = JSON.stringify(body);
     res.writeHead(status, {
       'content-type': 'application/json; charset=utf-8',
@@ -104,15 +153,16 @@ export async function serve(args: readonly string[], io: CliIo): Promise<number>
       req.resume();
       return;
     }
-    const declared = Number(req.headers['content-length']);
-    if (declared > maxBody) {
-      const error = new ScalekitWebhookError(
-        'payload_too_large',
-        `body of ${declared} bytes exceeds --max-body (${maxBody})`,
-      );
+    const tooLarge = (error: ScalekitWebhookError) => {
       line(io.stdout, `${head}  ${c.red(String(error.status))} ${error.code}: ${error.message}`);
       reply(res, error.status, error.toResponseBody(), { connection: 'close' });
       req.destroy();
+    };
+    const declared = Number(req.headers['content-length']);
+    if (declared > maxBody) {
+      tooLarge(
+        new ScalekitWebhookError('payload_too_large', `body of ${declared} bytes exceeds --max-body (${maxBody})`),
+      );
       return;
     }
     const chunks: Buffer[] = [];
@@ -120,44 +170,45 @@ export async function serve(args: readonly string[], io: CliIo): Promise<number>
     for await (const chunk of req as AsyncIterable<Buffer>) {
       size += chunk.length;
       if (size > maxBody) {
-        const error = new ScalekitWebhookError('payload_too_large', `body exceeds --max-body (${maxBody} bytes)`);
-        line(io.stdout, `${head}  ${c.red(String(error.status))} ${error.code}: ${error.message}`);
-        reply(res, error.status, error.toResponseBody(), { connection: 'close' });
-        req.destroy();
+        tooLarge(new ScalekitWebhookError('payload_too_large', `body exceeds --max-body (${maxBody} bytes)`));
         return;
       }
       chunks.push(chunk);
     }
-    const body = Buffer.concat(chunks);
-    let verifiedNote = c.yellow('unverified (no secret)');
+    const rawBody = Buffer.concat(chunks);
+    let delivery: ScalekitDelivery;
     try {
-      // As the module: only application/json is accepted, even when correctly signed.
-      const type = String(req.headers['content-type'] ?? '');
-      if (body.length > 0 && type.split(';')[0]!.trim().toLowerCase() !== 'application/json') {
-        throw new ScalekitWebhookError(
-          'unsupported_media_type',
-          `content-type ${JSON.stringify(type.slice(0, 100))} is not application/json`,
-        );
-      }
-      if (verifier !== undefined) {
-        const delivery = verifier.verify(body, req.headers);
-        const age = Math.floor(now() / 1000) - delivery.timestamp;
-        verifiedNote = `${c.green('✓ verified')} ${c.dim(`webhook-id ${delivery.webhookId}, signed ${age} s ago`)}`;
-      }
-      const event = parseScalekitEventPayload(body);
-      line(io.stdout, `${head}  ${c.green('200')}  ${c.bold(event.type)}  ${event.id}  ${verifiedNote}`);
-      printEvent(io, c, event);
-      reply(res, 200, { received: true });
+      delivery = receiver.verify({ headers: req.headers, rawBody, receivedAt: started });
     } catch (error) {
-      if (!(error instanceof ScalekitWebhookError)) {
-        line(io.stderr, `${err.red('✗')} unexpected error: ${error instanceof Error ? error.message : String(error)}`);
-        reply(res, 500, { statusCode: 500, error: 'internal_error', message: 'Unexpected error' });
-        return;
-      }
+      const outcome = scalekitOutcomeOfError(error);
       // Being local, the console gets the exact reason; the response stays as generic as the module's.
-      line(io.stdout, `${head}  ${c.red(String(error.status))}  ${error.code}: ${error.message}`);
-      reply(res, error.status, error.toResponseBody(), error.headers);
+      const reason = error instanceof ScalekitWebhookError ? `${error.code}: ${error.message}` : describeError(error);
+      line(io.stdout, `${head}  ${c.red(String(outcome.status))}  ${reason}`);
+      reply(res, outcome.status, outcome.body, outcome.headers);
+      return;
     }
+    const outcome = await receiver.receive({ rawBody, delivery });
+    const event = printed.get(delivery);
+    if (outcome.status >= 300) {
+      const body = outcome.body as { error?: string; message?: string };
+      line(io.stdout, `${head}  ${c.red(String(outcome.status))}  ${body.error}: ${body.message}`);
+    } else if (event === undefined) {
+      line(
+        io.stdout,
+        `${head}  ${c.green(String(outcome.status))}  ${c.dim(`duplicate of an event already received (webhook-id ${delivery.webhookId})`)}`,
+      );
+    } else {
+      const verifiedNote =
+        verifier === undefined
+          ? c.yellow('unverified (no secret)')
+          : `${c.green('✓ verified')} ${c.dim(`webhook-id ${delivery.webhookId}, signed ${Math.floor((now() - delivery.timestamp.getTime()) / 1000)} s ago`)}`;
+      line(
+        io.stdout,
+        `${head}  ${c.green(String(outcome.status))}  ${c.bold(event.type)}  ${event.id}  ${verifiedNote}`,
+      );
+      printEvent(io, c, event);
+    }
+    reply(res, outcome.status, outcome.body, outcome.headers);
   };
 
   const server = createServer((req, res) => {
@@ -197,7 +248,7 @@ export async function serve(args: readonly string[], io: CliIo): Promise<number>
     const stop = () => {
       line(io.stdout, c.dim('Stopping.'));
       server.close(() => resolve());
-      server.closeAllConnections();
+      void receiver.drain().finally(() => server.closeAllConnections());
     };
     if (io.signal === undefined) {
       return; // runs until the process ends

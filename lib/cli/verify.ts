@@ -21,7 +21,8 @@ export const VERIFY_HELP = `Usage: ${CLI_NAME} verify --secret <whsec_…> --hea
 
 Checks a captured delivery the way the module does (headers, timestamp window, HMAC over the raw bytes, then the
 event envelope) and explains exactly which check fails and why. The body is read from the file argument, or from
-standard input (\`< body.json\`), and must be the raw bytes as received.
+standard input (\`< body.json\`), and must be the raw bytes as received. With --interceptor, checks an interceptor
+call instead (interceptor-* headers, the interceptor's secret, a body with a trigger_point).
 
 Options:
   --secret <whsec_…>      Signing secret (default: $${SECRET_ENV}). Repeat it to check several (rotation).
@@ -29,9 +30,10 @@ Options:
                           (as printed by \`curl -v\` or a request inspector).
   --tolerance <seconds>   Timestamp window (default ${DEFAULT_TOLERANCE_SECONDS}).
   --now <unix seconds>    Check as if it were this time (e.g. when the delivery was received).
+  --interceptor           The capture is an interceptor call, not a webhook delivery.
   -h, --help              Show this help.
 
-Exit codes: 0 the delivery is authentic and a valid event; 1 a check failed (the report says which); 2 bad usage.
+Exit codes: 0 the delivery is authentic and a valid event (or interceptor request); 1 a check failed (the report says which); 2 bad usage.
 
 Example:
   ${CLI_NAME} sign --secret whsec_… --json < body.json > headers.json
@@ -47,6 +49,7 @@ export async function verify(args: readonly string[], io: CliIo): Promise<number
       headers: { type: 'string' },
       tolerance: { type: 'string' },
       now: { type: 'string' },
+      interceptor: { type: 'boolean' },
     },
     VERIFY_HELP,
     io,
@@ -84,6 +87,7 @@ export async function verify(args: readonly string[], io: CliIo): Promise<number
     toleranceSeconds: tolerance,
     now,
     headersSource: 'the headers file',
+    kind: values.interceptor === true ? 'interceptor' : 'webhook',
   });
   printFindings(diagnosis.findings, coloursFor(io.stdout, io.env), (text = '') => line(io.stdout, text));
   return diagnosis.valid ? EXIT_OK : EXIT_FAILURE;

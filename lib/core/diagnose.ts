@@ -3,14 +3,15 @@ import { isKnownScalekitEventType } from './catalogue.js';
 import { parseScalekitEventPayload } from './envelope.js';
 import { ScalekitWebhookError } from './errors.js';
 import type { ScalekitHeadersInput } from './headers.js';
+import { INTERCEPTOR_HEADERS } from './interceptors/interceptor-protocol.js';
+import { parseScalekitInterceptorRequest } from './interceptors/interceptor-request.js';
 import {
   DEFAULT_TOLERANCE_SECONDS,
   SIGNATURE_VERSION,
+  type SignatureHeaderNames,
   signedContentHmac,
   V1_SIGNATURE_PATTERN,
-  WEBHOOK_ID_HEADER,
-  WEBHOOK_SIGNATURE_HEADER,
-  WEBHOOK_TIMESTAMP_HEADER,
+  WEBHOOK_HEADERS,
 } from './protocol.js';
 import { parseSecrets } from './secret.js';
 import { readDeliveryHeaders, ScalekitWebhookVerifier } from './verify.js';
@@ -56,6 +57,12 @@ export interface DiagnoseScalekitDeliveryInput {
    * @default 'the request'
    */
   headersSource?: string;
+  /**
+   * What is checked: a webhook delivery (`webhook-*` headers, then the event envelope) or an interceptor call
+   * (`interceptor-*` headers and the interceptor's secret, then a body with a `trigger_point`).
+   * @default 'webhook'
+   */
+  kind?: 'webhook' | 'interceptor';
 }
 
 export interface ScalekitDeliveryDiagnosis {
@@ -81,8 +88,17 @@ export function diagnoseScalekitDelivery(input: DiagnoseScalekitDeliveryInput): 
       : Buffer.from(input.payload);
   const tolerance = input.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
   const now = input.now ?? Date.now;
-  const verifier = new ScalekitWebhookVerifier({ secret: secrets, toleranceSeconds: tolerance, now });
+  const interceptor = input.kind === 'interceptor';
+  const names = interceptor ? INTERCEPTOR_HEADERS : WEBHOOK_HEADERS;
+  const verifier = new ScalekitWebhookVerifier({
+    secret: secrets,
+    toleranceSeconds: tolerance,
+    now,
+    headerNames: names,
+  });
   const ctx: Context = {
+    names,
+    interceptor,
     headersSource: input.headersSource ?? 'the request',
     headers: input.headers,
     body,
@@ -95,12 +111,12 @@ export function diagnoseScalekitDelivery(input: DiagnoseScalekitDeliveryInput): 
   const findings: ScalekitFinding[] = [];
   try {
     const delivery = verifier.verify(body, input.headers);
-    const { signatures } = readDeliveryHeaders(input.headers);
+    const { signatures } = readDeliveryHeaders(input.headers, names);
     const entries = analyseSignatures(signatures);
     const match = findMatch(ctx.keys, delivery.webhookId, delivery.timestamp, body, entries);
     const details = [
-      `${WEBHOOK_ID_HEADER}         ${delivery.webhookId}`,
-      `${WEBHOOK_TIMESTAMP_HEADER}  ${delivery.timestamp} (${describeTime(delivery.timestamp, now)}; tolerance ${tolerance} s)`,
+      `${names.id.padEnd(names.timestamp.length + 1)} ${delivery.webhookId}`,
+      `${names.timestamp}  ${delivery.timestamp} (${describeTime(delivery.timestamp, now)}; tolerance ${tolerance} s)`,
     ];
     if (match !== undefined) {
       const v1Count = entries.filter((e) => e.version === SIGNATURE_VERSION).length;
@@ -116,6 +132,26 @@ export function diagnoseScalekitDelivery(input: DiagnoseScalekitDeliveryInput): 
     }
     findings.push(...explainFailure(error, ctx));
     return { valid: false, findings };
+  }
+
+  if (interceptor) {
+    const parsed = parseScalekitInterceptorRequest(body);
+    if (!parsed.ok) {
+      findings.push({
+        code: parsed.code,
+        severity: 'error',
+        message: `the body is not an interceptor request (the module answers 400 ${parsed.code}):`,
+        details: parsed.problems.map((p) => `- ${p}`),
+      });
+      return { valid: false, findings };
+    }
+    findings.push({
+      code: 'interceptor_request_valid',
+      severity: 'ok',
+      message: `valid interceptor request  ${parsed.request.trigger_point}`,
+      details: [],
+    });
+    return { valid: true, findings };
   }
 
   try {
@@ -150,6 +186,9 @@ export function diagnoseScalekitDelivery(input: DiagnoseScalekitDeliveryInput): 
 }
 
 interface Context {
+  /** The scheme's header names (`webhook-*` or `interceptor-*`). */
+  names: SignatureHeaderNames;
+  interceptor: boolean;
   headersSource: string;
   headers: ScalekitHeadersInput;
   body: Buffer;
@@ -168,10 +207,20 @@ function explainFailure(error: ScalekitWebhookError, ctx: Context): ScalekitFind
     case 'missing_headers': {
       const missing = error.problems.map((p) => p.replace(/ header is missing$/, ''));
       const present = headerNames(ctx.headers);
+      const { id, timestamp, signature } = ctx.names;
+      const what = ctx.interceptor ? 'an interceptor call' : 'a Scalekit delivery';
       const details = [
         `${ctx.headersSource} has ${present.length === 0 ? 'no headers' : present.join(', ')}`,
-        `a Scalekit delivery carries ${WEBHOOK_ID_HEADER}, ${WEBHOOK_TIMESTAMP_HEADER} and ${WEBHOOK_SIGNATURE_HEADER} (names are case-insensitive)`,
+        `${what} carries ${id}, ${timestamp} and ${signature} (names are case-insensitive)`,
       ];
+      const other = ctx.interceptor ? 'webhook-' : 'interceptor-';
+      if (present.some((h) => h.toLowerCase().startsWith(other))) {
+        details.push(
+          ctx.interceptor
+            ? 'hint: webhook-* headers were found: this is a webhook delivery, not an interceptor call (check it without --interceptor)'
+            : 'hint: interceptor-* headers were found: this is an interceptor call, not a webhook delivery (check it with --interceptor)',
+        );
+      }
       if (present.some((h) => h.toLowerCase().startsWith('svix-'))) {
         details.push(
           'hint: svix-* headers were found: Scalekit sends the same values as webhook-* headers; rename them',
@@ -179,7 +228,7 @@ function explainFailure(error: ScalekitWebhookError, ctx: Context): ScalekitFind
       }
       if (present.some((h) => h.toLowerCase() === 'x-scalekit-signature')) {
         details.push(
-          `hint: x-scalekit-signature appears in some Scalekit docs, but deliveries are signed in ${WEBHOOK_SIGNATURE_HEADER}`,
+          `hint: x-scalekit-signature appears in some Scalekit docs, but ${ctx.interceptor ? 'interceptor calls' : 'deliveries'} are signed in ${signature}`,
         );
       }
       return [
@@ -196,12 +245,12 @@ function explainFailure(error: ScalekitWebhookError, ctx: Context): ScalekitFind
       return [{ code: error.code, severity: 'error', message: `invalid header: ${error.message}`, details: [] }];
     case 'timestamp_too_old':
     case 'timestamp_too_new': {
-      const { webhookId, timestamp } = readDeliveryHeaders(ctx.headers);
+      const { webhookId, timestamp } = readDeliveryHeaders(ctx.headers, ctx.names);
       const nowSeconds = Math.floor(ctx.now() / 1000);
       const old = error.code === 'timestamp_too_old';
       const skew = Math.abs(nowSeconds - timestamp);
       const details = [
-        `${WEBHOOK_TIMESTAMP_HEADER} ${timestamp} (${new Date(timestamp * 1000).toISOString()}) is ${skew} s ${old ? 'in the past' : 'in the future'}; ` +
+        `${ctx.names.timestamp} ${timestamp} (${new Date(timestamp * 1000).toISOString()}) is ${skew} s ${old ? 'in the past' : 'in the future'}; ` +
           `the tolerance is ${ctx.tolerance} s`,
         old
           ? 'a replayed or late delivery, or a slow clock here. A captured delivery can be checked later at the time it was received, or re-signed'
@@ -212,11 +261,14 @@ function explainFailure(error: ScalekitWebhookError, ctx: Context): ScalekitFind
         secret: ctx.secrets,
         toleranceSeconds: ctx.tolerance,
         now: () => timestamp * 1000,
+        headerNames: ctx.names,
       });
       let related: ScalekitFinding[] | undefined;
       try {
         atSendTime.verify(ctx.body, ctx.headers);
-        details.push(`the signature itself matches: only the time is outside the window (webhook-id ${webhookId})`);
+        details.push(
+          `the signature itself matches: only the time is outside the window (${ctx.names.id} ${webhookId})`,
+        );
       } catch (inner) {
         if (inner instanceof ScalekitWebhookError && inner.code === 'no_matching_signature') {
           details.push('the signature does not match either:');
@@ -242,7 +294,7 @@ function explainFailure(error: ScalekitWebhookError, ctx: Context): ScalekitFind
 
 /** Why no v1 entry matches: the entries, then the usual causes, tried one by one (re-serialised body first). */
 function explainNoMatch(ctx: Context): ScalekitFinding[] {
-  const { webhookId, timestamp, signatures } = readDeliveryHeaders(ctx.headers);
+  const { webhookId, timestamp, signatures } = readDeliveryHeaders(ctx.headers, ctx.names);
   const entries = analyseSignatures(signatures);
   const v1 = entries.filter((e) => e.version === SIGNATURE_VERSION);
   const wellFormed = v1.filter((e) => e.problem === undefined);
@@ -254,9 +306,7 @@ function explainNoMatch(ctx: Context): ScalekitFinding[] {
       `${plural(others.length, 'entry', 'entries')} of other versions (${[...new Set(others.map((e) => e.version || '(none)'))].join(', ')}), skipped`,
     );
   }
-  const details = [
-    `${WEBHOOK_SIGNATURE_HEADER} has ${plural(entries.length, 'entry', 'entries')}: ${parts.join('; ')}`,
-  ];
+  const details = [`${ctx.names.signature} has ${plural(entries.length, 'entry', 'entries')}: ${parts.join('; ')}`];
   for (const entry of v1.filter((e) => e.problem !== undefined)) {
     details.push(`- entry ${entry.position}: ${entry.problem}`);
   }
@@ -309,8 +359,10 @@ function explainNoMatch(ctx: Context): ScalekitFinding[] {
   }
   details.push(
     'no re-serialised or trimmed form of the body matches either, so the body is probably raw: most likely the secret',
-    "is not this endpoint's signing secret (each endpoint has its own; during a rotation, give both secrets),",
-    'or the body, webhook-id or webhook-timestamp changed after signing',
+    ctx.interceptor
+      ? "is not this interceptor's signing secret (each interceptor has its own, and it is not the webhook endpoint's),"
+      : "is not this endpoint's signing secret (each endpoint has its own; during a rotation, give both secrets),",
+    `or the body, ${ctx.names.id} or ${ctx.names.timestamp} changed after signing`,
   );
   if (/\n[ \t]+"/.test(ctx.body.toString('utf8'))) {
     details.push(

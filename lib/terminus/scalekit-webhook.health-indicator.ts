@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { type HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import { checkScalekitHealth, type ScalekitHealthCheckOptions } from '../core/health/scalekit-health.js';
+import { ScalekitWebhookReceiver } from '../core/receiver/webhook-receiver.js';
 import { ScalekitWebhookConfig } from '../scalekit-webhook.config.js';
 
 /**
@@ -14,6 +15,7 @@ export class ScalekitWebhookHealthIndicator {
   constructor(
     @Inject(HealthIndicatorService) private readonly health: HealthIndicatorService,
     @Inject(ScalekitWebhookConfig) private readonly config: ScalekitWebhookConfig,
+    @Inject(ScalekitWebhookReceiver) private readonly receiver: ScalekitWebhookReceiver,
   ) {}
 
   async isHealthy<const Key extends string>(
@@ -21,11 +23,12 @@ export class ScalekitWebhookHealthIndicator {
     options: ScalekitHealthCheckOptions = {},
   ): Promise<HealthIndicatorResult<Key>> {
     const indicator = this.health.check(key);
-    const { processing, idempotency } = this.config;
+    const { processing } = this.config;
+    const { store, queue } = this.receiver;
     const details = await checkScalekitHealth(
       {
-        ...(idempotency ? { store: idempotency.store } : {}),
-        ...(processing.mode === 'queue' ? { queue: processing.queue, workers: processing.workers } : {}),
+        ...(store ? { store } : {}),
+        ...(queue ? { queue, workers: processing.mode === 'queue' && processing.workers } : {}),
       },
       options,
     );

@@ -51,7 +51,8 @@ export function scalekitExampleTypes(): ScalekitEventType[] {
   return Object.keys(SCALEKIT_EVENT_CATALOGUE) as ScalekitEventType[];
 }
 
-function mergeDeep(target: Record<string, unknown>, source: Record<string, unknown>): Record<string, unknown> {
+/** @internal */
+export function mergeDeep(target: Record<string, unknown>, source: Record<string, unknown>): Record<string, unknown> {
   for (const key of Object.keys(source)) {
     if (key === '__proto__' || key === 'constructor' || key === 'prototype') {
       continue;
@@ -68,9 +69,9 @@ function mergeDeep(target: Record<string, unknown>, source: Record<string, unkno
   return target;
 }
 
-/** Deep copy of plain objects and arrays (other values are kept as they are). Never `structuredClone`: its objects
+/** @internal Deep copy of plain objects and arrays (other values are kept as they are). Never `structuredClone`: its objects
  * can come from another realm (jest's sandbox), where they would not look like plain objects. */
-function clone(value: unknown): unknown {
+export function clone(value: unknown): unknown {
   if (Array.isArray(value)) {
     return value.map(clone);
   }

@@ -8,7 +8,8 @@ import { SCALEKIT_EVENT_EXAMPLES as GENERATED } from './examples.generated.js';
  */
 export const SCALEKIT_EVENT_EXAMPLES: { readonly [T in ScalekitEventType]: ScalekitEvent<T> } = deepFreeze(GENERATED);
 
-function deepFreeze<T>(value: T): T {
+/** @internal */
+export function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
     for (const child of Object.values(value)) {
       deepFreeze(child);

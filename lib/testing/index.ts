@@ -32,3 +32,18 @@ export {
 export { type SignedScalekitWebhook, type SignScalekitWebhookInput, signScalekitWebhook } from '../core/sign.js';
 export type { AnyScalekitEvent, ScalekitEvent } from '../core/envelope.js';
 export type { ScalekitEventType } from '../core/catalogue.js';
+export {
+  buildScalekitInterceptorRequest,
+  type ScalekitInterceptorRequestOverrides,
+} from './build-interceptor-request.js';
+export { SCALEKIT_INTERCEPTOR_EXAMPLES } from './interceptor-examples.js';
+export { sendScalekitInterceptor } from './send-interceptor.js';
+export type {
+  ScalekitInterceptorCallResponse,
+  SendScalekitInterceptorOptions,
+} from '../core/interceptors/interceptor-send.js';
+export {
+  type SignedScalekitInterceptor,
+  type SignScalekitInterceptorInput,
+  signScalekitInterceptor,
+} from '../core/interceptors/interceptor-sign.js';

@@ -49,7 +49,8 @@ interface NestAppLike {
   getHttpAdapter?(): { getType?(): string; getInstance?(): unknown } | undefined;
 }
 
-async function serverOf(target: INestApplication | Server): Promise<Server> {
+/** @internal */
+export async function serverOf(target: INestApplication | Server): Promise<Server> {
   const app = target as unknown as NestAppLike;
   if (typeof app.getHttpServer === 'function') {
     const server = app.getHttpServer() as Server | undefined;
@@ -76,7 +77,8 @@ async function serverOf(target: INestApplication | Server): Promise<Server> {
 /** Servers listened on here, shared by concurrent calls and closed by the last one. */
 const temporaryListens = new WeakMap<Server, { users: number; ready: Promise<void> }>();
 
-async function acquireListening(server: Server): Promise<() => Promise<void>> {
+/** @internal */
+export async function acquireListening(server: Server): Promise<() => Promise<void>> {
   let entry = temporaryListens.get(server);
   if (entry === undefined) {
     if (server.listening) {
@@ -113,7 +115,8 @@ async function acquireListening(server: Server): Promise<() => Promise<void>> {
   };
 }
 
-function baseUrlOf(server: Server): string {
+/** @internal */
+export function baseUrlOf(server: Server): string {
   const address = server.address() as AddressInfo | string | null;
   if (address === null || typeof address === 'string') {
     throw new TypeError('sendScalekitWebhook: the server does not listen on a TCP port');

@@ -1500,7 +1500,8 @@ export function applyMutation(wire: Wire, m: Mutation, ctx: MutationContext): Wi
       break;
     }
   }
-  if (next.body !== wire.body) {
+  // An identical copy of an encoded body still decodes to the same bytes: keep what it decodes to.
+  if (next.body !== wire.body && !next.body.equals(wire.body)) {
     next.decoded = undefined;
   }
   return next;

@@ -56,15 +56,23 @@ export function viewOf(headers: HeadersLike): HeaderView {
   return { values };
 }
 
-/** The three headers as Node's HTTP server gives them: outer spaces and tabs trimmed, repeats joined with ", ". */
-export function serverViewOf(entries: readonly HeaderEntry[]): HeaderView {
+/**
+ * The three headers as Node's HTTP server gives them: outer spaces and tabs trimmed, repeats joined with ", ".
+ * `names` are the scheme's names on the wire (interceptor calls use `interceptor-*`); the view is keyed by the
+ * webhook names either way, so `judge` serves both.
+ */
+export function serverViewOf(
+  entries: readonly HeaderEntry[],
+  names: readonly [string, string, string] = WEBHOOK_HEADERS,
+): HeaderView {
   const values = {} as HeaderView['values'];
-  for (const name of WEBHOOK_HEADERS) {
+  for (const [i, key] of WEBHOOK_HEADERS.entries()) {
+    const name = names[i]!;
     const parts = entries
       .filter(([n]) => n.toLowerCase() === name)
       .flatMap(([, v]) => (Array.isArray(v) ? v : [String(v)]))
       .map((v) => v.replace(/^[ \t]+|[ \t]+$/g, ''));
-    values[name] = parts.length === 0 ? undefined : parts.join(', ');
+    values[key] = parts.length === 0 ? undefined : parts.join(', ');
   }
   return { values };
 }

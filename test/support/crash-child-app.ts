@@ -1,5 +1,5 @@
-// A Nest app run as a separate process by test/e2e/crash.e2e.spec.ts (compiled by crash-harness.ts, which also
-// compiles lib/ next to it: hence the relative import). It receives webhooks with the Redis idempotency store, and
+// A Nest app run as a separate process by test/core/idempotency/crash.e2e.spec.ts (compiled by crash-harness.ts, which
+// also compiles lib/ next to it: hence the relative import). It receives webhooks with the Redis idempotency store, and
 // its handler counts the run as started in Redis, says so on stdout, then sleeps long enough to be killed.
 //
 // Environment: REDIS_URL, KEY_PREFIX (of the idempotency store), COUNTER_PREFIX (of the run counters),

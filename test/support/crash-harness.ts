@@ -14,7 +14,7 @@ export interface BuiltChildApp {
 /**
  * Compiles a child app (a test file under test/, e.g. `test/support/crash-child-app.ts`) and the part of lib/ it
  * imports, with the package's build settings, into a fresh directory under .tmp/ (inside the project, so Node finds
- * node_modules from there), the way test/cli/cli-harness.ts builds the CLI. The child therefore runs the current
+ * node_modules from there), the way test/support/cli-harness.ts builds the CLI. The child therefore runs the current
  * sources, not a possibly stale dist/. Any type error fails the build.
  */
 export async function buildChildApp(source: string): Promise<BuiltChildApp> {

@@ -1,6 +1,7 @@
-// A Nest app run as a separate process by test/e2e/response-deadline.e2e.spec.ts (compiled by crash-harness.ts, which
-// also compiles lib/ next to it: hence the relative import). Its only handler never settles (and keeps a long timer
-// alive, as a real stuck call would). It listens with shutdown hooks on, so SIGTERM runs app.close() and then exits.
+// A Nest app run as a separate process by test/core/receiver/response-deadline.e2e.spec.ts (compiled by
+// crash-harness.ts, which also compiles lib/ next to it: hence the relative import). Its only handler never settles
+// (and keeps a long timer alive, as a real stuck call would). It listens with shutdown hooks on, so SIGTERM runs
+// app.close() and then exits.
 //
 // Environment: PLATFORM (express or fastify), SECRET, SHUTDOWN_TIMEOUT_SECONDS, RESPONSE_TIMEOUT_SECONDS.
 // Prints `listening <port>` once ready, `started <event id>` when the handler starts, `closed` when app.close() ends.

@@ -64,3 +64,23 @@ export function installOtel(): OtelHarness {
     },
   };
 }
+
+/**
+ * Makes every request of `server` run inside an active SERVER span, as HTTP instrumentation does: the span starts
+ * when the request arrives and ends when the response is finished. Works for Express and Fastify alike, since both
+ * answer through the Node server's `request` listeners.
+ */
+export function instrumentHttpServer(server: import('node:http').Server): void {
+  const tracer = api.trace.getTracer('test-http-server');
+  for (const listener of server.listeners('request') as Array<(...args: unknown[]) => void>) {
+    server.off('request', listener);
+    server.on(
+      'request',
+      (request: import('node:http').IncomingMessage, response: import('node:http').ServerResponse) => {
+        const span = tracer.startSpan(`HTTP ${request.method}`, { kind: api.SpanKind.SERVER });
+        response.once('finish', () => span.end());
+        api.context.with(api.trace.setSpan(api.context.active(), span), () => listener(request, response));
+      },
+    );
+  }
+}

@@ -8,7 +8,7 @@ import {
   type ScalekitEvent,
 } from 'nestjs-scalekit-webhooks';
 import { buildScalekitEvent, SCALEKIT_EVENT_EXAMPLES, scalekitExampleTypes } from 'nestjs-scalekit-webhooks/testing';
-import { ROOT } from '../cli/cli-harness.js';
+import { ROOT } from '../support/cli-harness.js';
 
 describe('buildScalekitEvent', () => {
   it.each([...SCALEKIT_EVENT_TYPES])(

@@ -6,7 +6,7 @@ import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { createServer, type Server } from 'node:http';
 import { ScalekitWebhookModule } from 'nestjs-scalekit-webhooks';
 import { buildScalekitEvent, sendScalekitWebhook, signScalekitWebhook } from 'nestjs-scalekit-webhooks/testing';
-import { closedPort } from '../cli/cli-harness.js';
+import { closedPort } from '../support/cli-harness.js';
 import { PLATFORMS, startApp, type TestApp } from '../support/app.js';
 import { nowSeconds, OTHER_SECRET, SECRET } from '../support/events.js';
 import { CallLog, DirectoryHandlers } from '../support/handlers.js';

@@ -14,6 +14,7 @@ import {
   type UnknownScalekitInterceptorRequest,
 } from '../../lib/core/interceptors/index.js';
 import { OnScalekitInterceptor } from '../../lib/decorators/on-scalekit-interceptor.decorator.js';
+import { ScalekitInterceptorModule } from '../../lib/interceptors/scalekit-interceptor.module.js';
 
 type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 type Expect<T extends true> = T;
@@ -285,3 +286,15 @@ export class Interceptors {
 
 // The trigger parameter autocompletes the documented names and takes any other string.
 export const triggers: ScalekitInterceptorTrigger[] = ['PRE_SIGNUP', 'SOMETHING_NEW'];
+
+// --- The module's options ---------------------------------------------------------------------------------------
+
+export const moduleOptions = [
+  ScalekitInterceptorModule.forRoot({ secret: 'whsec_a', onError: 'deny', timeoutMs: 3000, path: 'hooks' }),
+  ScalekitInterceptorModule.forRoot({ secret: ['whsec_a', 'whsec_b'] }),
+  // @ts-expect-error the failure policy is 'fail', 'deny' or 'allow': 'open' is not one
+  ScalekitInterceptorModule.forRoot({ secret: 'whsec_a', onError: 'open' }),
+  // @ts-expect-error the secret is required
+  ScalekitInterceptorModule.forRoot({ timeoutMs: 3000 }),
+  ScalekitInterceptorModule.forRootAsync({ useFactory: () => ({ secret: 'whsec_a' }), path: 'hooks' }),
+];

@@ -178,6 +178,8 @@ export class BullMqScalekitQueue implements ScalekitQueue {
   readonly durable = true;
   readonly queueName: string;
   readonly prefix: string | undefined;
+  /** `bullmq:<prefix>:<queueName>`: two registrations with the same id would run each other's events. */
+  readonly id: string;
   readonly #connection: string | Readonly<Record<string, unknown>> | undefined;
   readonly #client: BullMqRedisClient | undefined;
   readonly #jobOptions: Record<string, unknown>;
@@ -231,6 +233,7 @@ export class BullMqScalekitQueue implements ScalekitQueue {
     }
     this.queueName = queueName;
     this.prefix = o.prefix;
+    this.id = `bullmq:${o.prefix ?? 'bull'}:${queueName}`;
     this.#connection = o.connection;
     this.#client = o.client;
     this.#jobOptions = {

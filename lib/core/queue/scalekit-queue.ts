@@ -1,4 +1,5 @@
 import type { AnyScalekitEvent } from '../envelope.js';
+import type { ScalekitTraceCarrier } from '../telemetry/scalekit-telemetry.js';
 
 /**
  * The delivery of a queued event, in JSON form (dates as ISO 8601 strings), as stored with the job. Workers turn it
@@ -21,6 +22,8 @@ export interface ScalekitQueuedDelivery {
 export interface ScalekitQueueJob {
   event: AnyScalekitEvent;
   delivery: ScalekitQueuedDelivery;
+  /** The trace context of the delivery that enqueued it, when telemetry is on. */
+  trace?: ScalekitTraceCarrier;
 }
 
 /** What a worker knows about a failed attempt. */
@@ -57,6 +60,12 @@ export interface ScalekitQueueCloseOptions {
  * Implemented by {@link BullMqScalekitQueue} (Redis, durable) and {@link InMemoryScalekitQueue} (development).
  */
 export interface ScalekitQueue {
+  /**
+   * Where the queue's jobs live, for clash detection: two registrations of one app whose queues have the same id are
+   * refused at start-up (each one's workers would run the other's events). `BullMqScalekitQueue`:
+   * `bullmq:<prefix>:<queueName>`. A queue without an id only clashes with itself.
+   */
+  readonly id?: string;
   /** `false` for a queue that loses its jobs when the process stops (the module warns at start-up). */
   readonly durable?: boolean;
   /**

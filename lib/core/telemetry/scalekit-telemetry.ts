@@ -1,5 +1,6 @@
 import type * as Otel from '@opentelemetry/api';
 import { isKnownScalekitEventType } from '../catalogue.js';
+import { isKnownScalekitInterceptorTrigger } from '../interceptors/interceptor-types.js';
 
 /** The meter and tracer name. Dashboards and alerts select on it: never change it. */
 export const SCALEKIT_TELEMETRY_NAME = 'nestjs-scalekit-webhooks';
@@ -32,6 +33,32 @@ export interface ScalekitDeliveryTelemetry {
   finish(outcome: ScalekitDeliveryOutcome, status: number, error?: unknown): void;
 }
 
+/**
+ * How an interceptor call ended, as the `scalekit.interceptor.outcome` attribute says it: `handled` (the handler's
+ * answer was sent), `timeout` (no answer within `timeoutMs`), `error` (the handler threw, or no handler exists),
+ * `invalid` (the handler's answer failed its check), `rejected` (refused before any handler: verification, size,
+ * media type, request shape).
+ */
+export type ScalekitInterceptorOutcome = 'handled' | 'timeout' | 'error' | 'invalid' | 'rejected';
+
+/** The decision sent to Scalekit, as `scalekit.interceptor.decision` says it: `none` when the answer was a failure. */
+export type ScalekitInterceptorDecisionValue = 'ALLOW' | 'DENY' | 'none';
+
+/** One interceptor call, from the request to the answer. */
+export interface ScalekitInterceptorTelemetry {
+  /** The call passed verification and names its trigger: starts its span (a child of the active HTTP span). */
+  verified(trigger: string, interceptorId: string): void;
+  /** Runs `fn` with the call's span active, so that spans the handler starts become its children. */
+  within<T>(fn: () => T): T;
+  /** Records the answer: counter, duration histogram, span end. Only the first call counts. */
+  finish(
+    outcome: ScalekitInterceptorOutcome,
+    decision: ScalekitInterceptorDecisionValue,
+    status: number,
+    error?: unknown,
+  ): void;
+}
+
 /** Metrics and traces of the module, through `@opentelemetry/api` when an SDK is registered; otherwise no-ops. */
 export interface ScalekitTelemetry {
   /** `false` when `@opentelemetry/api` is absent or no SDK was registered when the app started. */
@@ -47,12 +74,25 @@ export interface ScalekitTelemetry {
   job<T>(ids: ScalekitDeliveryIds, carrier: ScalekitTraceCarrier | undefined, run: () => Promise<T>): Promise<T>;
   /** Counts an event that failed its last attempt. */
   deadLetter(eventType: string): void;
+  /** Starts timing an interceptor call, now. */
+  interceptor(): ScalekitInterceptorTelemetry;
 }
 
 /** The bounded value of `scalekit.event.type`: a catalogue type as itself, anything else as `other`. */
 export function boundedEventType(type: string | undefined): string {
   return type !== undefined && isKnownScalekitEventType(type) ? type : 'other';
 }
+
+/** The bounded value of `scalekit.interceptor.trigger`: a documented trigger as itself, anything else as `other`. */
+export function boundedInterceptorTrigger(trigger: string | undefined): string {
+  return isKnownScalekitInterceptorTrigger(trigger) ? trigger : 'other';
+}
+
+const NOOP_INTERCEPTOR: ScalekitInterceptorTelemetry = {
+  verified: () => {},
+  within: (fn) => fn(),
+  finish: () => {},
+};
 
 const NOOP_DELIVERY: ScalekitDeliveryTelemetry = {
   verified: () => {},
@@ -68,6 +108,7 @@ export const NOOP_SCALEKIT_TELEMETRY: ScalekitTelemetry = {
   handler: (_handler, _type, run) => run(),
   job: (_ids, _carrier, run) => run(),
   deadLetter: () => {},
+  interceptor: () => NOOP_INTERCEPTOR,
 };
 
 /**
@@ -87,8 +128,13 @@ export async function loadScalekitTelemetry(): Promise<ScalekitTelemetry> {
   return createScalekitTelemetry(api);
 }
 
-/** Builds the telemetry on a given `@opentelemetry/api` (the one the app registered its SDK with). */
-export function createScalekitTelemetry(api: typeof Otel): ScalekitTelemetry {
+/**
+ * Builds the telemetry on a given `@opentelemetry/api` module (the one the app registered its SDK with). Typed
+ * `unknown` on purpose: a parameter of the API's type would make the published declarations import
+ * `@opentelemetry/api`, an optional peer, and fail to type-check in apps without it.
+ */
+export function createScalekitTelemetry(otel: unknown): ScalekitTelemetry {
+  const api = otel as typeof Otel;
   const meter = api.metrics.getMeterProvider().getMeter(SCALEKIT_TELEMETRY_NAME);
   const metricsOn = !(meter instanceof (api.createNoopMeter().constructor as new () => unknown));
   const noopTracing = new api.ProxyTracerProvider().getDelegate();
@@ -105,6 +151,8 @@ interface Instruments {
   duration: Otel.Histogram;
   handlerDuration: Otel.Histogram;
   deadLetters: Otel.Counter;
+  interceptorDecisions: Otel.Counter;
+  interceptorDuration: Otel.Histogram;
 }
 
 class OtelScalekitTelemetry implements ScalekitTelemetry {
@@ -132,6 +180,14 @@ class OtelScalekitTelemetry implements ScalekitTelemetry {
       deadLetters: meter.createCounter('scalekit.webhook.dead_letters', {
         description: 'Queued events that failed their last attempt',
         unit: '{event}',
+      }),
+      interceptorDecisions: meter.createCounter('scalekit.interceptor.decisions', {
+        description: 'Interceptor calls answered, by trigger, decision and outcome',
+        unit: '{call}',
+      }),
+      interceptorDuration: meter.createHistogram('scalekit.interceptor.duration', {
+        description: 'Time from the request to the answer of an interceptor call',
+        unit: 's',
       }),
     };
   }
@@ -208,6 +264,81 @@ class OtelScalekitTelemetry implements ScalekitTelemetry {
 
   deadLetter(eventType: string): void {
     this.#instruments?.deadLetters.add(1, { 'scalekit.event.type': boundedEventType(eventType) });
+  }
+
+  interceptor(): ScalekitInterceptorTelemetry {
+    return new OtelInterceptorCall(this.#api, this.#instruments, this.#tracer);
+  }
+}
+
+class OtelInterceptorCall implements ScalekitInterceptorTelemetry {
+  readonly #started = performance.now();
+  readonly #startedAt = Date.now();
+  readonly #parent: Otel.Context;
+  #span: Otel.Span | undefined;
+  #trigger: string | undefined;
+  #finished = false;
+
+  constructor(
+    private readonly api: typeof Otel,
+    private readonly instruments: Instruments | undefined,
+    private readonly tracer: Otel.Tracer | undefined,
+  ) {
+    this.#parent = api.context.active();
+  }
+
+  verified(trigger: string, interceptorId: string): void {
+    this.#trigger = boundedInterceptorTrigger(trigger);
+    if (this.tracer && !this.#span) {
+      this.#span = this.tracer.startSpan(
+        'scalekit.interceptor',
+        {
+          kind: this.api.SpanKind.INTERNAL,
+          startTime: this.#startedAt,
+          attributes: { 'scalekit.interceptor.trigger': this.#trigger, 'scalekit.interceptor.id': interceptorId },
+        },
+        this.#parent,
+      );
+    }
+  }
+
+  within<T>(fn: () => T): T {
+    const span = this.#span;
+    return span ? this.api.context.with(this.api.trace.setSpan(this.#parent, span), fn) : fn();
+  }
+
+  finish(
+    outcome: ScalekitInterceptorOutcome,
+    decision: ScalekitInterceptorDecisionValue,
+    status: number,
+    error?: unknown,
+  ): void {
+    if (this.#finished) {
+      return;
+    }
+    this.#finished = true;
+    if (this.instruments) {
+      const attributes: Otel.Attributes = {
+        'scalekit.interceptor.decision': decision,
+        'scalekit.interceptor.outcome': outcome,
+      };
+      // Refused calls never name a trigger: it would come from unverified input.
+      if (this.#trigger !== undefined) {
+        attributes['scalekit.interceptor.trigger'] = this.#trigger;
+      }
+      this.instruments.interceptorDecisions.add(1, attributes);
+      this.instruments.interceptorDuration.record((performance.now() - this.#started) / 1000, attributes);
+    }
+    const span = this.#span;
+    if (span) {
+      span.setAttribute('scalekit.interceptor.decision', decision);
+      span.setAttribute('scalekit.interceptor.outcome', outcome);
+      span.setAttribute('http.response.status_code', status);
+      if (outcome !== 'handled') {
+        recordFailure(this.api, span, error);
+      }
+      span.end();
+    }
   }
 }
 

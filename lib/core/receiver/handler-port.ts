@@ -1,0 +1,20 @@
+import type { AnyScalekitEvent } from '../envelope.js';
+import type { ScalekitDelivery } from './delivery.js';
+
+/**
+ * Where the handlers of one delivery get their instances: an adapter builds it before dispatch (the Nest one keys
+ * request-scoped providers on the HTTP request inline, on a `ScalekitJobRequest` in a worker), so no HTTP object
+ * travels into dispatch.
+ */
+export interface ScalekitHandlerScope {
+  resolve<T>(token: unknown): Promise<T>;
+}
+
+/**
+ * How a receiver runs the handlers of a verified, validated event: resolves once all succeeded (or none matched);
+ * rejects with `handler_failed` when any failed. The Nest module implements it with its dispatcher; the CLI's
+ * `serve` with a printer.
+ */
+export interface ScalekitEventDispatchPort {
+  dispatch(event: AnyScalekitEvent, delivery: ScalekitDelivery, scope?: ScalekitHandlerScope): Promise<void>;
+}

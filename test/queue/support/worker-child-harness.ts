@@ -1,4 +1,0 @@
-import { buildChildApp } from '../../support/crash-harness.js';
-
-/** The worker-only child of the queue crash test; start it with `startChildApp` from the same harness. */
-export const buildWorkerChild = () => buildChildApp('test/queue/support/worker-child.ts');
