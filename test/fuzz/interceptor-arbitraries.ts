@@ -157,9 +157,37 @@ export function toInterceptorWire(wire: Wire, style: HeaderStyle): Wire {
   return { ...wire, headers: renamed, labels: style === 'both' ? [...wire.labels, 'both-headers'] : wire.labels };
 }
 
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The interceptor request a body holds, by the documented contract alone (UTF-8 JSON, an object with a `trigger_point`
+ * string of 1–256 characters), or `undefined` for a body the route must refuse with 400. Decided from the bytes the
+ * signature covers, so a body edited before it was signed is judged as it is, not as it was generated.
+ */
+export function interceptorRequestOf(body: Buffer): Record<string, unknown> | undefined {
+  let parsed: unknown;
+  try {
+    const text = STRICT_UTF8.decode(body);
+    if (text.trim().length === 0) {
+      return undefined;
+    }
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    return undefined;
+  }
+  const trigger = Object.hasOwn(parsed, 'trigger_point')
+    ? (parsed as { trigger_point: unknown }).trigger_point
+    : undefined;
+  return typeof trigger === 'string' && trigger.length >= 1 && trigger.length <= 256
+    ? (parsed as Record<string, unknown>)
+    : undefined;
+}
+
 /** What the fuzz app's handlers answer, written apart from them: `undefined` when they must fail (503). */
-export function expectedAnswer(body: Buffer): Record<string, unknown> | undefined {
-  const request = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+export function expectedAnswer(request: Record<string, unknown>): Record<string, unknown> | undefined {
   const trigger = request['trigger_point'] as string;
   switch (trigger) {
     case 'PRE_SIGNUP': {
