@@ -23,6 +23,7 @@ export type {
   OnScalekitEventOptions,
   ScalekitDeadLetterInfo,
   ScalekitDelivery,
+  ScalekitJobAttempt,
   ScalekitDeliveryJob,
   ScalekitIdempotencyOptions,
   ScalekitQueueProcessingOptions,

@@ -83,6 +83,7 @@ export {
   type ScalekitJobProcessor,
   type ScalekitQueue,
   type ScalekitQueueCloseOptions,
+  type ScalekitQueueJobMetadata,
   type ScalekitQueuedDelivery,
   type ScalekitQueueJob,
   type ScalekitQueueWorkerHooks,
@@ -110,6 +111,7 @@ export { type SignedScalekitWebhook, type SignScalekitWebhookInput, signScalekit
 export {
   type ScalekitVerifierOptions,
   ScalekitWebhookVerifier,
+  type ScalekitVerifiedHeaders,
   type VerifiedScalekitDelivery,
   verifyScalekitWebhook,
   type VerifyScalekitWebhookInput,

@@ -37,12 +37,15 @@ export interface ScalekitVerifierOptions {
   headerNames?: SignatureHeaderNames;
 }
 
-export interface VerifiedScalekitDelivery {
+export interface ScalekitVerifiedHeaders {
   /** The `webhook-id` header: stable across retries of one message. */
   webhookId: string;
   /** The `webhook-timestamp` header in Unix seconds: the time of this attempt. */
   timestamp: number;
 }
+
+/** @deprecated Renamed {@link ScalekitVerifiedHeaders} (only `ScalekitDelivery` is called a delivery); this alias goes in the next minor release. */
+export type VerifiedScalekitDelivery = ScalekitVerifiedHeaders;
 
 export interface VerifyScalekitWebhookInput extends ScalekitVerifierOptions {
   /** The request body exactly as received. A string is taken as its UTF-8 bytes. */
@@ -76,7 +79,7 @@ export class ScalekitWebhookVerifier {
    * Checks headers, timestamp window and signature over the raw bytes. Returns the delivery's id and timestamp,
    * or throws a {@link ScalekitWebhookError} whose `code` says which check failed.
    */
-  verify(payload: Buffer | Uint8Array | string, headers: ScalekitHeadersInput): VerifiedScalekitDelivery {
+  verify(payload: Buffer | Uint8Array | string, headers: ScalekitHeadersInput): ScalekitVerifiedHeaders {
     const names = this.#names;
     const { webhookId, timestamp, rawTimestamp, signatures } = readDeliveryHeaders(headers, names);
 
@@ -115,7 +118,7 @@ export class ScalekitWebhookVerifier {
 }
 
 /** One-shot verification. Prefer a long-lived {@link ScalekitWebhookVerifier} on a hot path. */
-export function verifyScalekitWebhook(input: VerifyScalekitWebhookInput): VerifiedScalekitDelivery {
+export function verifyScalekitWebhook(input: VerifyScalekitWebhookInput): ScalekitVerifiedHeaders {
   return new ScalekitWebhookVerifier(input).verify(input.payload, input.headers);
 }
 

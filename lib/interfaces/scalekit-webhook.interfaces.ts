@@ -109,7 +109,7 @@ export interface ScalekitWebhookModuleExtras {
   receiver?: boolean;
 }
 
-export type { ScalekitDelivery, ScalekitDeliveryJob } from '../core/receiver/delivery.js';
+export type { ScalekitDelivery, ScalekitDeliveryJob, ScalekitJobAttempt } from '../core/receiver/delivery.js';
 
 /** Options of `@OnScalekitEvent()`. */
 export interface OnScalekitEventOptions {

@@ -4,6 +4,7 @@ export {
   type ScalekitJobProcessor,
   type ScalekitQueue,
   type ScalekitQueueCloseOptions,
+  type ScalekitQueueJobMetadata,
   type ScalekitQueuedDelivery,
   type ScalekitQueueJob,
   type ScalekitQueueWorkerHooks,

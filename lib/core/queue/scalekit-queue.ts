@@ -5,7 +5,7 @@ import type { ScalekitTraceCarrier } from '../telemetry/scalekit-telemetry.js';
  * The delivery of a queued event, in JSON form (dates as ISO 8601 strings), as stored with the job. Workers turn it
  * back into the `ScalekitDelivery` handlers receive.
  */
-export interface ScalekitQueuedDelivery {
+export interface ScalekitQueueJobMetadata {
   /** `webhook-id` of the delivery that was accepted. */
   webhookId: string;
   /** `webhook-timestamp` of that delivery, ISO 8601. */
@@ -18,10 +18,13 @@ export interface ScalekitQueuedDelivery {
   endpoint?: string;
 }
 
+/** @deprecated Renamed {@link ScalekitQueueJobMetadata} (only `ScalekitDelivery` is called a delivery); this alias goes in the next minor release. */
+export type ScalekitQueuedDelivery = ScalekitQueueJobMetadata;
+
 /** One queued event. JSON-serialisable: a queue may store it anywhere. */
 export interface ScalekitQueueJob {
   event: AnyScalekitEvent;
-  delivery: ScalekitQueuedDelivery;
+  delivery: ScalekitQueueJobMetadata;
   /** The trace context of the delivery that enqueued it, when telemetry is on. */
   trace?: ScalekitTraceCarrier;
 }

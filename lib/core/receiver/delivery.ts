@@ -13,11 +13,14 @@ export interface ScalekitDelivery {
   /** The `name` of the endpoint that received it, when set. */
   endpoint?: string;
   /** Queue mode only: the job running the handlers. */
-  job?: ScalekitDeliveryJob;
+  job?: ScalekitJobAttempt;
 }
 
 /** In queue mode, which attempt at the event this is. */
-export interface ScalekitDeliveryJob {
+export interface ScalekitJobAttempt {
   /** 1 for the first run, 2 for the first retry… */
   attempt: number;
 }
+
+/** @deprecated Renamed {@link ScalekitJobAttempt} (only `ScalekitDelivery` is called a delivery); this alias goes in the next minor release. */
+export type ScalekitDeliveryJob = ScalekitJobAttempt;
