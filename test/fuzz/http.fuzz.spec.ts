@@ -31,7 +31,7 @@ import {
   sanitizeForHttp,
   secretOf,
   type Wire,
-} from './arbitraries.js';
+} from './arbitraries/index.js';
 import { count, envRuns, judge, PollutionGuard, printReports, reports, serverViewOf } from './oracle.js';
 import { Sender } from './sender.js';
 

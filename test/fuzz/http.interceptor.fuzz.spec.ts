@@ -1,7 +1,7 @@
 /**
  * Property-based fuzzing of the interceptor route over HTTP, against real Express and Fastify apps on 127.0.0.1.
  *
- * The webhook deliveries and mutations of arbitraries.ts carry interceptor bodies, signed under `interceptor-*`
+ * The webhook deliveries and mutations of arbitraries/ carry interceptor bodies, signed under `interceptor-*`
  * headers (or left under `webhook-*`, or signed with the webhook secret, as forgeries). The oracle (oracle.ts,
  * independent of the library) decides whether the call is authentic; the expected decision is computed apart from
  * the handlers (interceptor-arbitraries.ts). Properties: a `200` only for an authentic call, with exactly the handler's
@@ -35,7 +35,7 @@ import {
   sanitizeForHttp,
   secretOf,
   type Wire,
-} from './arbitraries.js';
+} from './arbitraries/index.js';
 import {
   BLOCKED_DOMAIN,
   expectedAnswer,

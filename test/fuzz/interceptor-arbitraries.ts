@@ -1,12 +1,12 @@
 /**
  * Interceptor calls for the HTTP fuzz run. A call is signed exactly as a webhook is, under `interceptor-*` headers,
- * so the webhook deliveries and mutations of arbitraries.ts are reused: the body is an interceptor request (or a
+ * so the webhook deliveries and mutations of arbitraries/ are reused: the body is an interceptor request (or a
  * broken one), and the header names are moved to the interceptor prefix after mutating (or, to forge, left as
  * `webhook-*`).
  */
 import fc from 'fast-check';
 import { SCALEKIT_INTERCEPTOR_EXAMPLES } from 'nestjs-scalekit-webhooks/testing';
-import { type HeaderEntry, nastyTextArb, type Wire } from './arbitraries.js';
+import { type HeaderEntry, nastyTextArb, type Wire } from './arbitraries/index.js';
 
 export const INTERCEPTOR_HEADER_NAMES = ['interceptor-id', 'interceptor-timestamp', 'interceptor-signature'] as const;
 

@@ -7,7 +7,13 @@
  * identical in id, timestamp and body, with a valid v1 entry" without trusting the library for anything.
  */
 import { runInThisContext } from 'node:vm';
-import { hmacBase64, type HeaderEntry, type HeaderValue, WEBHOOK_HEADERS, type WebhookHeader } from './arbitraries.js';
+import {
+  hmacBase64,
+  type HeaderEntry,
+  type HeaderValue,
+  WEBHOOK_HEADERS,
+  type WebhookHeader,
+} from './arbitraries/index.js';
 
 export interface HeaderView {
   /** `undefined` when absent; an array when present more than once (or not a string). */

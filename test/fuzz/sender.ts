@@ -1,5 +1,5 @@
 import { Agent, request } from 'node:http';
-import type { HeaderEntry } from './arbitraries.js';
+import type { HeaderEntry } from './arbitraries/index.js';
 
 export interface Sent {
   status: number;

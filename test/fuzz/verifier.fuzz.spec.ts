@@ -29,7 +29,7 @@ import {
   mutationArb,
   secretArb,
   type Wire,
-} from './arbitraries.js';
+} from './arbitraries/index.js';
 import { count, envRuns, judge, PollutionGuard, printReports, reports, viewOf } from './oracle.js';
 
 const RUNS = envRuns('FUZZ_RUNS_CORE', 10_000);
