@@ -44,14 +44,14 @@ describe.each(PLATFORMS)('lease renewal (%s)', (platform) => {
       imports: [
         ScalekitWebhookModule.forRoot({
           secret: SECRET,
-          idempotency: { store: makeStore(), leaseSeconds: 1 },
+          idempotency: { store: makeStore(), leaseSeconds: 2 },
         }),
       ],
       providers: [Probe, ProbeHandler],
     });
     apps.push(t);
     const probe = t.app.get(Probe);
-    probe.delayMs = 3_000;
+    probe.delayMs = 6_000;
     const event = eventOf('organization.created');
     const deliver = () => {
       const s = signed(event, { id: 'msg_lease_slow' });
@@ -60,7 +60,7 @@ describe.each(PLATFORMS)('lease renewal (%s)', (platform) => {
     const first = deliver();
     await probe.whenStarted(event.id);
     // Retries after the first lease has run out, twice over.
-    for (const wait of [1_500, 1_000]) {
+    for (const wait of [3_000, 2_000]) {
       await sleep(wait);
       const retry = await deliver();
       expect(retry.status).toBe(409);
