@@ -6,6 +6,7 @@ import type { ScalekitHandlerScope } from './core/receiver/handler-port.js';
 import { type ScalekitEventHandler, ScalekitEventDispatcher } from './scalekit-event.dispatcher.js';
 import { SCALEKIT_EVENT_HANDLER_METADATA, SCALEKIT_LOGGER_CONTEXT } from './scalekit-webhook.constants.js';
 import { ScalekitWebhookConfig } from './scalekit-webhook.config.js';
+import { findDecoratedMethods } from './scalekit-handler.discovery.js';
 import type { ScalekitDelivery } from './interfaces/scalekit-webhook.interfaces.js';
 
 type HandlerMethod = (event: AnyScalekitEvent, delivery: ScalekitDelivery) => unknown;
@@ -26,50 +27,21 @@ export class ScalekitEventExplorer implements OnModuleInit {
   onModuleInit(): void {
     const wrappers = [...this.discovery.getProviders(), ...this.discovery.getControllers()];
     const endpoints = this.checkRegistrations(wrappers.map((wrapper) => wrapper.instance));
-    // An instance reachable under several tokens (an alias, the same object given twice) is registered once.
-    const seen = new Set<object>();
-    for (const wrapper of wrappers) {
-      if (wrapper.isAlias) {
-        continue;
-      }
-      const isStatic = wrapper.isDependencyTreeStatic();
-      // A static provider of any kind (class, useClass, useFactory, useValue) is found through its instance, whose
-      // prototype is its real class; a request-scoped or transient one has no instance yet: only a class can tell.
-      const instance = isStatic ? wrapper.instance : undefined;
-      if (isStatic && (instance === null || typeof instance !== 'object' || seen.has(instance))) {
-        continue;
-      }
-      if (!isStatic && (!wrapper.metatype || typeof wrapper.metatype !== 'function' || wrapper.inject)) {
-        continue;
-      }
-      if (instance) {
-        seen.add(instance);
-      }
-      const prototype = (instance ? Object.getPrototypeOf(instance) : wrapper.metatype!.prototype) as
-        Record<string, HandlerMethod> | null | undefined;
-      if (!prototype) {
-        continue;
-      }
-      const className = instance ? classNameOf(instance, wrapper.name) : wrapper.metatype!.name;
-      for (const methodName of this.scanner.getAllMethodNames(prototype)) {
-        const method = prototype[methodName];
-        const entries =
-          typeof method === 'function'
-            ? this.reflector.get<ScalekitEventHandlerMetadata[] | undefined>(SCALEKIT_EVENT_HANDLER_METADATA, method)
-            : undefined;
-        if (!entries) {
-          continue;
-        }
-        const name = `${className}.${methodName}`;
-        const target = instance as Record<string, HandlerMethod> | undefined;
-        const invoke = target
-          ? (event: AnyScalekitEvent, delivery: ScalekitDelivery) => target[methodName]!(event, delivery)
-          : async (event: AnyScalekitEvent, delivery: ScalekitDelivery, scope: ScalekitHandlerScope) => {
-              const scoped = await scope.resolve<Record<string, HandlerMethod>>(wrapper.token);
-              return scoped[methodName]!(event, delivery);
-            };
-        this.registerMethod(name, entries, invoke, isStatic, endpoints);
-      }
+    const found = findDecoratedMethods<ScalekitEventHandlerMetadata[]>(
+      this.discovery,
+      this.scanner,
+      this.reflector,
+      SCALEKIT_EVENT_HANDLER_METADATA,
+    );
+    for (const { name, methodName, metadata: entries, instance, token, isStatic } of found) {
+      const target = instance as Record<string, HandlerMethod> | undefined;
+      const invoke = target
+        ? (event: AnyScalekitEvent, delivery: ScalekitDelivery) => target[methodName]!(event, delivery)
+        : async (event: AnyScalekitEvent, delivery: ScalekitDelivery, scope: ScalekitHandlerScope) => {
+            const scoped = await scope.resolve<Record<string, HandlerMethod>>(token);
+            return scoped[methodName]!(event, delivery);
+          };
+      this.registerMethod(name, entries, invoke, isStatic, endpoints);
     }
     this.dispatcher.seal();
   }
@@ -134,13 +106,4 @@ export class ScalekitEventExplorer implements OnModuleInit {
 
 function samePath(a: string, b: string): boolean {
   return a.toLowerCase() === b.toLowerCase();
-}
-
-/** The class an instance was made from, for log lines; the provider's name when it has none (a plain object). */
-function classNameOf(instance: object, fallback: unknown): string {
-  const constructor = (instance as { constructor?: unknown }).constructor;
-  if (typeof constructor === 'function' && constructor !== Object && constructor.name) {
-    return constructor.name;
-  }
-  return String(fallback);
 }

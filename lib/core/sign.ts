@@ -1,10 +1,9 @@
 import {
   newMessageId,
+  type SignatureHeaderNames,
   signedContentHmac,
   v1SignatureEntry,
-  WEBHOOK_ID_HEADER,
-  WEBHOOK_SIGNATURE_HEADER,
-  WEBHOOK_TIMESTAMP_HEADER,
+  WEBHOOK_HEADERS,
 } from './protocol.js';
 import { ScalekitSigningKey } from './secret.js';
 
@@ -34,9 +33,22 @@ export interface SignedScalekitWebhook {
 
 /** Signs a payload exactly as Scalekit does, for tests and local tools. */
 export function signScalekitWebhook(input: SignScalekitWebhookInput): SignedScalekitWebhook {
+  const signed = signWithScheme(input, WEBHOOK_HEADERS, newMessageId);
+  return signed as SignedScalekitWebhook;
+}
+
+/**
+ * The one signing path of every scheme (webhooks, interceptors): the payload's bytes, an id (`newId()` unless given),
+ * the time in Unix seconds, and the `v1` HMAC over `id.timestamp.body`, under the scheme's header names. Internal.
+ */
+export function signWithScheme(
+  input: { secret: string; payload: unknown; id?: string; timestamp?: Date | number },
+  names: SignatureHeaderNames,
+  newId: () => string,
+): { body: string; rawBody: Buffer; headers: Record<string, string> } {
   const key = ScalekitSigningKey.parse(input.secret);
   const rawBody = toBytes(input.payload);
-  const id = input.id ?? newMessageId();
+  const id = input.id ?? newId();
   const seconds =
     input.timestamp === undefined
       ? Math.floor(Date.now() / 1000)
@@ -49,10 +61,10 @@ export function signScalekitWebhook(input: SignScalekitWebhookInput): SignedScal
     rawBody,
     headers: {
       'content-type': 'application/json',
-      [WEBHOOK_ID_HEADER]: id,
-      [WEBHOOK_TIMESTAMP_HEADER]: String(seconds),
-      [WEBHOOK_SIGNATURE_HEADER]: v1SignatureEntry(signature),
-    } as SignedScalekitWebhook['headers'],
+      [names.id]: id,
+      [names.timestamp]: String(seconds),
+      [names.signature]: v1SignatureEntry(signature),
+    },
   };
 }
 

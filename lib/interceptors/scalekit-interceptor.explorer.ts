@@ -12,6 +12,7 @@ import {
   type ScalekitInterceptorHandlerMetadata,
 } from '../decorators/on-scalekit-interceptor.decorator.js';
 import { ScalekitWebhookError } from '../core/errors.js';
+import { findDecoratedMethods } from '../scalekit-handler.discovery.js';
 import {
   SCALEKIT_INTERCEPTOR_LOGGER_CONTEXT,
   ScalekitInterceptorRoute,
@@ -23,9 +24,7 @@ type HandlerMethod = (request: ScalekitInterceptorRequestBody, context: Scalekit
  * Finds `@OnScalekitInterceptor()` methods on providers (every kind: class, useClass, useFactory, useValue) and
  * controllers at start-up, and registers them with this registration's handler registry, which refuses a second
  * handler for a trigger. Request-scoped and transient classes get a fresh instance per call.
- *
- * The discovery walk mirrors the webhook explorer's (`scalekit-event.explorer.ts`) on purpose, without sharing code
- * with it yet: both can move onto one discovery helper once the webhook pipeline has settled.
+ * The discovery walk is the webhook explorer's (`findDecoratedMethods`).
  */
 @Injectable()
 export class ScalekitInterceptorExplorer implements OnModuleInit {
@@ -47,73 +46,42 @@ export class ScalekitInterceptorExplorer implements OnModuleInit {
         "onError is 'allow': when a handler throws, overruns timeoutMs or returns an invalid answer, or a trigger has no handler, the flow is ALLOWED (fail open). Prefer 'fail' (the dashboard's failure policy decides) or 'deny'",
       );
     }
-    const wrappers = [...this.discovery.getProviders(), ...this.discovery.getControllers()];
-    this.checkRoutes(wrappers.map((wrapper) => wrapper.instance));
-    const seen = new Set<object>();
-    for (const wrapper of wrappers) {
-      if (wrapper.isAlias) {
-        continue;
-      }
-      const isStatic = wrapper.isDependencyTreeStatic();
-      const instance = isStatic ? wrapper.instance : undefined;
-      if (isStatic && (instance === null || typeof instance !== 'object' || seen.has(instance))) {
-        continue;
-      }
-      // A request-scoped or transient provider has no instance yet: only a class can tell its methods.
-      if (!isStatic && (!wrapper.metatype || typeof wrapper.metatype !== 'function' || wrapper.inject)) {
-        continue;
-      }
-      if (instance) {
-        seen.add(instance);
-      }
-      const prototype = (instance ? Object.getPrototypeOf(instance) : wrapper.metatype!.prototype) as
-        Record<string, HandlerMethod> | null | undefined;
-      if (!prototype) {
-        continue;
-      }
-      const className = instance ? classNameOf(instance, wrapper.name) : wrapper.metatype!.name;
-      for (const methodName of this.scanner.getAllMethodNames(prototype)) {
-        const method = prototype[methodName];
-        const metadata =
-          typeof method === 'function'
-            ? this.reflector.get<ScalekitInterceptorHandlerMetadata | undefined>(
-                SCALEKIT_INTERCEPTOR_HANDLER_METADATA,
-                method,
-              )
-            : undefined;
-        if (!metadata) {
-          continue;
-        }
-        const name = `${className}.${methodName}`;
-        const target = instance as Record<string, HandlerMethod> | undefined;
-        const invoke = target
-          ? (request: ScalekitInterceptorRequestBody, context: ScalekitInterceptorContext) =>
-              target[methodName]!(request, context)
-          : async (request: ScalekitInterceptorRequestBody, context: ScalekitInterceptorContext) => {
-              // The interceptor request itself is the scope's REQUEST: no HTTP object travels into a handler.
-              const contextId = ContextIdFactory.create();
-              this.moduleRef.registerRequestByContextId(request, contextId);
-              const scoped = await this.moduleRef.resolve<unknown, Record<string, HandlerMethod>>(
-                wrapper.token as never,
-                contextId,
-                { strict: false },
-              );
-              return scoped[methodName]!(request, context);
-            };
-        const handler = { name, invoke };
-        for (const trigger of metadata.triggers) {
-          this.registry.register(trigger, handler);
-          if (trigger !== '*' && !isKnownScalekitInterceptorTrigger(trigger)) {
-            this.logger.warn(
-              `${name} decides '${trigger}', which is not a documented Scalekit trigger point (a typo?). It only runs if Scalekit sends that exact trigger`,
+    this.checkRoutes([...this.discovery.getProviders(), ...this.discovery.getControllers()].map((w) => w.instance));
+    const found = findDecoratedMethods<ScalekitInterceptorHandlerMetadata>(
+      this.discovery,
+      this.scanner,
+      this.reflector,
+      SCALEKIT_INTERCEPTOR_HANDLER_METADATA,
+    );
+    for (const { name, methodName, metadata, instance, token, isStatic } of found) {
+      const target = instance as Record<string, HandlerMethod> | undefined;
+      const invoke = target
+        ? (request: ScalekitInterceptorRequestBody, context: ScalekitInterceptorContext) =>
+            target[methodName]!(request, context)
+        : async (request: ScalekitInterceptorRequestBody, context: ScalekitInterceptorContext) => {
+            // The interceptor request itself is the scope's REQUEST: no HTTP object travels into a handler.
+            const contextId = ContextIdFactory.create();
+            this.moduleRef.registerRequestByContextId(request, contextId);
+            const scoped = await this.moduleRef.resolve<unknown, Record<string, HandlerMethod>>(
+              token as never,
+              contextId,
+              { strict: false },
             );
-          }
-        }
-        if (Logger.isLevelEnabled('log')) {
-          this.logger.log(
-            `Mapped interceptor {${metadata.triggers.join(', ')}} -> ${name}${isStatic ? '' : ' (request-scoped)'}`,
+            return scoped[methodName]!(request, context);
+          };
+      const handler = { name, invoke };
+      for (const trigger of metadata.triggers) {
+        this.registry.register(trigger, handler);
+        if (trigger !== '*' && !isKnownScalekitInterceptorTrigger(trigger)) {
+          this.logger.warn(
+            `${name} decides '${trigger}', which is not a documented Scalekit trigger point (a typo?). It only runs if Scalekit sends that exact trigger`,
           );
         }
+      }
+      if (Logger.isLevelEnabled('log')) {
+        this.logger.log(
+          `Mapped interceptor {${metadata.triggers.join(', ')}} -> ${name}${isStatic ? '' : ' (request-scoped)'}`,
+        );
       }
     }
     if (this.registry.triggers().length === 0) {
@@ -145,13 +113,4 @@ function clashOf(route: ScalekitInterceptorRoute, instances: unknown[]): Scaleki
       other !== route &&
       other.path.toLowerCase() === route.path.toLowerCase(),
   );
-}
-
-/** The class an instance was made from, for log lines; the provider's name when it has none (a plain object). */
-function classNameOf(instance: object, fallback: unknown): string {
-  const constructor = (instance as { constructor?: unknown }).constructor;
-  if (typeof constructor === 'function' && constructor !== Object && constructor.name) {
-    return constructor.name;
-  }
-  return String(fallback);
 }

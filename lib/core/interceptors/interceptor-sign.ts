@@ -1,5 +1,5 @@
-import { newRandomId, signedContentHmac, v1SignatureEntry } from '../protocol.js';
-import { ScalekitSigningKey } from '../secret.js';
+import { newRandomId } from '../protocol.js';
+import { signWithScheme } from '../sign.js';
 import { INTERCEPTOR_HEADERS } from './interceptor-protocol.js';
 
 export interface SignScalekitInterceptorInput {
@@ -31,37 +31,5 @@ export interface SignedScalekitInterceptor {
  * and local tools.
  */
 export function signScalekitInterceptor(input: SignScalekitInterceptorInput): SignedScalekitInterceptor {
-  const key = ScalekitSigningKey.parse(input.secret);
-  const rawBody = toBytes(input.payload);
-  const id = input.id ?? newRandomId('icp_');
-  const seconds =
-    input.timestamp === undefined
-      ? Math.floor(Date.now() / 1000)
-      : input.timestamp instanceof Date
-        ? Math.floor(input.timestamp.getTime() / 1000)
-        : Math.floor(input.timestamp);
-  const signature = signedContentHmac(key.bytes, id, seconds, rawBody);
-  return {
-    body: rawBody.toString('utf8'),
-    rawBody,
-    headers: {
-      'content-type': 'application/json',
-      [INTERCEPTOR_HEADERS.id]: id,
-      [INTERCEPTOR_HEADERS.timestamp]: String(seconds),
-      [INTERCEPTOR_HEADERS.signature]: v1SignatureEntry(signature),
-    } as SignedScalekitInterceptor['headers'],
-  };
-}
-
-function toBytes(payload: unknown): Buffer {
-  if (Buffer.isBuffer(payload)) {
-    return payload;
-  }
-  if (payload instanceof Uint8Array) {
-    return Buffer.from(payload);
-  }
-  if (typeof payload === 'string') {
-    return Buffer.from(payload, 'utf8');
-  }
-  return Buffer.from(JSON.stringify(payload), 'utf8');
+  return signWithScheme(input, INTERCEPTOR_HEADERS, () => newRandomId('icp_')) as SignedScalekitInterceptor;
 }
