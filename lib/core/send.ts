@@ -78,11 +78,22 @@ export function prepareSignedWebhook(
     id: options.id,
     timestamp: options.timestamp,
   });
+  return { signed, headers: requestHeaders(signed, options.headers) };
+}
+
+/**
+ * @internal The headers of a signed request: the signature headers and the length, then `extra` replacing any of
+ * them whatever the case (`undefined` removes one). Shared by the webhook and the interceptor clients.
+ */
+export function requestHeaders(
+  signed: { headers: Readonly<Record<string, string>>; rawBody: Buffer },
+  extra: Readonly<Record<string, string | readonly string[] | undefined>> | undefined,
+): Record<string, string | string[]> {
   const headers: Record<string, string | string[]> = {
     ...signed.headers,
     'content-length': String(signed.rawBody.length),
   };
-  for (const [name, value] of Object.entries(options.headers ?? {})) {
+  for (const [name, value] of Object.entries(extra ?? {})) {
     for (const existing of Object.keys(headers)) {
       if (existing.toLowerCase() === name.toLowerCase()) {
         delete headers[existing];
@@ -92,7 +103,7 @@ export function prepareSignedWebhook(
       headers[name] = typeof value === 'string' ? value : [...value];
     }
   }
-  return { signed, headers };
+  return headers;
 }
 
 /**

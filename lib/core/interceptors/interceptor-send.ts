@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { SignedScalekitWebhook } from '../sign.js';
-import { postSignedWebhook, type PreparedSignedWebhook } from '../send.js';
+import { postSignedWebhook, type PreparedSignedWebhook, requestHeaders } from '../send.js';
 import { DEFAULT_INTERCEPTOR_PATH } from './interceptor-protocol.js';
 import { type SignedScalekitInterceptor, signScalekitInterceptor } from './interceptor-sign.js';
 import type { ScalekitInterceptorAnswer, ScalekitInterceptorDecisionValue } from './interceptor-types.js';
@@ -102,21 +102,7 @@ export function prepareScalekitInterceptor(
     id: options.id,
     timestamp: options.timestamp,
   });
-  const headers: Record<string, string | string[]> = {
-    ...signed.headers,
-    'content-length': String(signed.rawBody.length),
-  };
-  for (const [name, value] of Object.entries(options.headers ?? {})) {
-    for (const existing of Object.keys(headers)) {
-      if (existing.toLowerCase() === name.toLowerCase()) {
-        delete headers[existing];
-      }
-    }
-    if (value !== undefined) {
-      headers[name] = typeof value === 'string' ? value : [...value];
-    }
-  }
-  return { signed, headers };
+  return { signed, headers: requestHeaders(signed, options.headers) };
 }
 
 /**
