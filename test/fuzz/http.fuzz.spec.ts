@@ -23,17 +23,16 @@ import {
   bodyPlanArb,
   buildDelivery,
   deliveryPlanArb,
-  describeWire,
   harmlessMutationArb,
   hugeBodyPlanArb,
   initialWire,
   mutationArb,
   sanitizeForHttp,
   secretOf,
-  type Wire,
 } from './arbitraries/index.js';
 import { count, envRuns, judge, PollutionGuard, printReports, reports, serverViewOf } from './oracle.js';
 import { Sender } from './sender.js';
+import { fail, headerBytes, nowSeconds } from './violations.js';
 
 const RUNS = envRuns('FUZZ_RUNS_HTTP', 2_000);
 const BATCH = 250;
@@ -72,21 +71,6 @@ class FuzzHandlers {
   any(event: AnyScalekitEvent, delivery: ScalekitDelivery): void {
     this.log.calls.push({ eventId: event.id, type: event.type, webhookId: delivery.webhookId });
   }
-}
-
-class Violation extends Error {}
-function fail(message: string, wire?: Wire): never {
-  throw new Violation(wire ? `${message}\n${describeWire(wire)}` : message);
-}
-
-const nowSeconds = () => Math.floor(Date.now() / 1000);
-
-function headerBytes(wire: Wire): number {
-  return wire.headers.reduce(
-    (sum, [name, value]) =>
-      sum + (Array.isArray(value) ? value : [String(value)]).reduce((s, v) => s + name.length + v.length + 4, 0),
-    200,
-  );
 }
 
 const scenarioArb = fc.record({

@@ -29,7 +29,6 @@ import {
   applyMutation,
   buildDelivery,
   deliveryPlanArb,
-  describeWire,
   harmlessMutationArb,
   mutationArb,
   sanitizeForHttp,
@@ -49,6 +48,7 @@ import {
 } from './interceptor-arbitraries.js';
 import { count, envRuns, judge, PollutionGuard, printReports, reports, serverViewOf } from './oracle.js';
 import { Sender } from './sender.js';
+import { fail, headerBytes, nowSeconds } from './violations.js';
 
 const RUNS = envRuns('FUZZ_RUNS_HTTP', 2_000);
 const BATCH = 250;
@@ -108,21 +108,6 @@ class FuzzPolicy {
     }
     return ScalekitInterceptorDecision.allow();
   }
-}
-
-class Violation extends Error {}
-function fail(message: string, wire?: Wire): never {
-  throw new Violation(wire ? `${message}\n${describeWire(wire)}` : message);
-}
-
-const nowSeconds = () => Math.floor(Date.now() / 1000);
-
-function headerBytes(wire: Wire): number {
-  return wire.headers.reduce(
-    (sum, [name, value]) =>
-      sum + (Array.isArray(value) ? value : [String(value)]).reduce((s, v) => s + name.length + v.length + 4, 0),
-    200,
-  );
 }
 
 const scenarioArb = fc.record({
