@@ -30,7 +30,7 @@ import {
   sanitizeForHttp,
   secretOf,
 } from './arbitraries/index.js';
-import { count, envRuns, judge, PollutionGuard, printReports, reports, serverViewOf } from './oracle.js';
+import { count, decodedByExpress, envRuns, judge, PollutionGuard, printReports, reports, serverViewOf } from './oracle.js';
 import { Sender } from './sender.js';
 import { fail, headerBytes, nowSeconds } from './violations.js';
 
@@ -150,9 +150,10 @@ async function run(
   // The server's clock runs on between here and its check: allow 5 s more than its tolerance.
   const view = serverViewOf(wire.headers);
   let verdict = judge(view, wire.body, KEYS, now, TOLERANCE + 5);
-  if (!verdict.allowed && wire.decoded !== undefined) {
+  const decoded = platform === 'express' ? decodedByExpress(wire.headers, wire.body) : undefined;
+  if (!verdict.allowed && decoded !== undefined) {
     // Express's JSON parser decodes gzip/deflate bodies, and Nest's raw body is the decoded bytes: authentic too.
-    verdict = judge(view, wire.decoded, KEYS, now, TOLERANCE + 5);
+    verdict = judge(view, decoded, KEYS, now, TOLERANCE + 5);
   }
   const oversizeHeaders = headerBytes(wire) > HEADER_LIMIT - 1_500;
   const required =

@@ -46,7 +46,7 @@ import {
   THROWING_TRIGGER,
   toInterceptorWire,
 } from './interceptor-arbitraries.js';
-import { count, envRuns, judge, PollutionGuard, printReports, reports, serverViewOf } from './oracle.js';
+import { count, decodedByExpress, envRuns, judge, PollutionGuard, printReports, reports, serverViewOf } from './oracle.js';
 import { Sender } from './sender.js';
 import { fail, headerBytes, nowSeconds } from './violations.js';
 
@@ -189,9 +189,10 @@ async function run(
   const view = serverViewOf(wire.headers, INTERCEPTOR_HEADER_NAMES);
   let verdict = judge(view, wire.body, KEYS, now, TOLERANCE + 5);
   let verifiedBody = wire.body;
-  if (!verdict.allowed && wire.decoded !== undefined) {
-    verdict = judge(view, wire.decoded, KEYS, now, TOLERANCE + 5);
-    verifiedBody = wire.decoded;
+  const decoded = platform === 'express' ? decodedByExpress(wire.headers, wire.body) : undefined;
+  if (!verdict.allowed && decoded !== undefined) {
+    verdict = judge(view, decoded, KEYS, now, TOLERANCE + 5);
+    verifiedBody = decoded;
   }
   const oversizeHeaders = headerBytes(wire) > HEADER_LIMIT - 1_500;
   const ordinary =

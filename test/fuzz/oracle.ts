@@ -7,6 +7,7 @@
  * identical in id, timestamp and body, with a valid v1 entry" without trusting the library for anything.
  */
 import { runInThisContext } from 'node:vm';
+import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import {
   hmacBase64,
   type HeaderEntry,
@@ -81,6 +82,25 @@ export function serverViewOf(
     values[key] = parts.length === 0 ? undefined : parts.join(', ');
   }
   return { values };
+}
+
+/**
+ * The bytes Express's JSON body parser hands over (and Nest keeps as the raw body) for a body sent with a
+ * Content-Encoding, decoded here as body-parser decodes it (the header lower-cased; deflate, gzip or br with
+ * node:zlib, which ignores bytes after the end of a deflate stream). `undefined` when there is no encoding, or when
+ * body-parser would refuse the request (an unknown encoding, a stream that does not decode).
+ */
+export function decodedByExpress(entries: readonly HeaderEntry[], body: Buffer): Buffer | undefined {
+  const values = entries
+    .filter(([n]) => n.toLowerCase() === 'content-encoding')
+    .flatMap(([, v]) => (Array.isArray(v) ? v : [String(v)]));
+  const encoding = values.length === 0 ? 'identity' : values.join(', ').toLowerCase();
+  const decode = { deflate: inflateSync, gzip: gunzipSync, br: brotliDecompressSync }[encoding];
+  try {
+    return decode?.(body);
+  } catch {
+    return undefined;
+  }
 }
 
 export function judge(

@@ -388,7 +388,10 @@ export const mutationArb = (mode: 'core' | 'http'): fc.Arbitrary<Mutation> =>
 export interface Wire {
   headers: HeaderEntry[];
   body: Buffer;
-  /** With a Content-Encoding: the body once decoded (what a decoding body parser hands over), while it is known. */
+  /**
+   * With a Content-Encoding: the plain body, while it is known, so that a second encoding mutation re-encodes the
+   * plain bytes. The oracle does not trust it: it decodes what is on the wire (`decodedByExpress`).
+   */
   decoded?: Buffer;
   nowMs: number;
   labels: string[];
