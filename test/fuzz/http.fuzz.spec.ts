@@ -30,7 +30,16 @@ import {
   sanitizeForHttp,
   secretOf,
 } from './arbitraries/index.js';
-import { count, decodedByExpress, envRuns, judge, PollutionGuard, printReports, reports, serverViewOf } from './oracle.js';
+import {
+  count,
+  decodedByExpress,
+  envRuns,
+  judge,
+  PollutionGuard,
+  printReports,
+  reports,
+  serverViewOf,
+} from './oracle.js';
 import { Sender } from './sender.js';
 import { fail, headerBytes, nowSeconds } from './violations.js';
 

@@ -46,7 +46,16 @@ import {
   THROWING_TRIGGER,
   toInterceptorWire,
 } from './interceptor-arbitraries.js';
-import { count, decodedByExpress, envRuns, judge, PollutionGuard, printReports, reports, serverViewOf } from './oracle.js';
+import {
+  count,
+  decodedByExpress,
+  envRuns,
+  judge,
+  PollutionGuard,
+  printReports,
+  reports,
+  serverViewOf,
+} from './oracle.js';
 import { Sender } from './sender.js';
 import { fail, headerBytes, nowSeconds } from './violations.js';
 
