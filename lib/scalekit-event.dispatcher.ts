@@ -47,6 +47,16 @@ export interface ScalekitEventHandler {
 
 const MAX_NOTICED_TYPES = 1000;
 
+/** Calls one handler (without telemetry: no closure per delivery). */
+function invokeHandler(
+  handler: ScalekitEventHandler,
+  event: AnyScalekitEvent,
+  delivery: ScalekitDelivery,
+  scope: ScalekitHandlerScope,
+): unknown {
+  return handler.invoke(event, delivery, scope);
+}
+
 /**
  * Routes a verified, validated event to its handlers and waits for all of them: the Nest implementation of the
  * receiver's dispatch port. Callers hand it a ready handler scope ({@link scopeFor}).
@@ -102,9 +112,11 @@ export class ScalekitEventDispatcher implements ScalekitEventDispatchPort {
       return;
     }
     const handlerScope = scope ?? this.scopeFor();
-    const failures = await runScalekitHandlers(handlers, (handler) =>
-      this.telemetry.handler(handler.name, event.type, () => handler.invoke(event, delivery, handlerScope)),
-    );
+    const failures = this.telemetry.enabled
+      ? await runScalekitHandlers(handlers, (handler) =>
+          this.telemetry.handler(handler.name, event.type, () => handler.invoke(event, delivery, handlerScope)),
+        )
+      : await runScalekitHandlers(handlers, invokeHandler, event, delivery, handlerScope);
     if (failures.length === 0) {
       return;
     }

@@ -64,8 +64,8 @@ export function createScalekitWebhookController(
       }
       const adapter = this.adapterHost.httpAdapter;
       adapter.status(response, outcome.status);
-      for (const [name, value] of Object.entries(outcome.headers)) {
-        adapter.setHeader(response, name, value);
+      for (const name in outcome.headers) {
+        adapter.setHeader(response, name, outcome.headers[name]!);
       }
       return outcome.body as ScalekitWebhookReceipt;
     }

@@ -55,8 +55,29 @@ export class ScalekitWebhookGuard implements CanActivate {
     }
   }
 
+  /** The registration whose secret verifies this route, per controller class and route method, once found. */
+  private readonly resolved = new WeakMap<object, WeakMap<object, ScalekitWebhookReceiver>>();
+
   /** The registration whose secret verifies this route: the one it names, else the one this guard belongs to. */
   private receiverFor(context: ExecutionContext): ScalekitWebhookReceiver {
+    // Route metadata is fixed once the app is up: look it up on the first request of each route only.
+    const controller = context.getClass();
+    const handler = context.getHandler();
+    let routes = this.resolved.get(controller);
+    const known = routes?.get(handler);
+    if (known !== undefined) {
+      return known;
+    }
+    const receiver = this.findReceiver(context);
+    if (routes === undefined) {
+      routes = new WeakMap();
+      this.resolved.set(controller, routes);
+    }
+    routes.set(handler, receiver);
+    return receiver;
+  }
+
+  private findReceiver(context: ExecutionContext): ScalekitWebhookReceiver {
     const targets = [context.getHandler(), context.getClass()];
     const name = this.reflector.getAllAndOverride<string | undefined>(SCALEKIT_ENDPOINT_METADATA, targets);
     if (name === undefined) {

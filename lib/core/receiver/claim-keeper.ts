@@ -1,9 +1,18 @@
+import { performance } from 'node:perf_hooks';
 import { describeError } from '../describe-error.js';
 import type { AnyScalekitEvent } from '../envelope.js';
 import { ScalekitWebhookError } from '../errors.js';
 import type { IdempotencyGate, IdempotencyTicket } from '../idempotency/idempotency-gate.js';
 import type { ScalekitDelivery } from './delivery.js';
 import type { ScalekitReceiverLogger } from './receiver-logger.js';
+
+/** When a held claim is renewed next, and how its renewals go. */
+interface Renewal {
+  dueAt: number;
+  renewing: boolean;
+  /** The last renewal failed (logged once until one succeeds). */
+  failing: boolean;
+}
 
 /** A claim held while its delivery is processed: renewed until it ends. */
 export interface ScalekitHeldClaim {
@@ -17,7 +26,12 @@ export interface ScalekitHeldClaim {
  * still held.
  */
 export class ScalekitClaimKeeper {
-  private readonly held = new Set<IdempotencyTicket>();
+  /** The claims held, with their renewal state. */
+  private readonly held = new Map<IdempotencyTicket, Renewal>();
+  /** How often a claim is renewed: every third of the lease. */
+  private readonly renewEveryMs: number;
+  /** One timer renews every claim held (none while no claim is held). */
+  private renewals: NodeJS.Timeout | undefined;
   /** When the idempotency store stopped answering (undefined while it answers), and deliveries refused since. */
   private storeDownSince: number | undefined;
   private refusedWhileDown = 0;
@@ -25,7 +39,9 @@ export class ScalekitClaimKeeper {
   constructor(
     readonly gate: IdempotencyGate,
     private readonly logger: ScalekitReceiverLogger,
-  ) {}
+  ) {
+    this.renewEveryMs = Math.max(50, Math.floor(gate.options.leaseMs / 3));
+  }
 
   /** Claims the event: `'duplicate'` when it is already done; throws `in_flight` or `store_unavailable`. */
   async claim(event: AnyScalekitEvent, delivery: ScalekitDelivery): Promise<ScalekitHeldClaim | 'duplicate'> {
@@ -45,20 +61,14 @@ export class ScalekitClaimKeeper {
       return 'duplicate';
     }
     const held = ticket;
-    this.held.add(held);
-    const stopRenewing = this.keepAlive(held);
-    return {
-      end: async (how) => {
-        stopRenewing();
-        await this.end(held, how, event);
-      },
-    };
+    this.hold(held);
+    return { end: (how) => this.end(held, how, event) };
   }
 
   /** Shutdown: releases the claims still held (their deliveries were answered 503), so a retry runs elsewhere. */
   async releaseAll(): Promise<void> {
-    for (const ticket of [...this.held]) {
-      this.held.delete(ticket);
+    for (const ticket of [...this.held.keys()]) {
+      this.unhold(ticket);
       await ticket.release().then(
         () =>
           this.logger.warn(
@@ -71,44 +81,61 @@ export class ScalekitClaimKeeper {
   }
 
   /**
-   * Renews the claim every third of the lease while its delivery is processed, so that the lease only runs out for a
-   * process that died: a retry arriving while a slow handler still runs gets 409, not a second run. Returns the stop
-   * function. A renewal that fails (store unreachable) is retried at the next tick; one that finds the claim lost
-   * stops and says so.
+   * Keeps a claim alive while its delivery is processed, so that the lease only runs out for a process that died: a
+   * retry arriving while a slow handler still runs gets 409, not a second run. One timer, ticking every sixth of the
+   * lease while any claim is held, renews each claim a third of the lease after its claim or last renewal (so at most
+   * half a lease after it). A renewal that fails (store unreachable) is retried at the next tick; one that finds the
+   * claim lost stops renewing it and says so.
    */
-  private keepAlive(ticket: IdempotencyTicket): () => void {
-    let failing = false;
-    const timer = setInterval(
-      () => {
-        ticket.renew().then(
-          (held) => {
-            failing = false;
-            if (!held) {
-              clearInterval(timer);
-              if (this.held.has(ticket)) {
-                this.logger.warn(
-                  `Lost the claim on event ${ticket.key} while its handlers run: a retry may run them again`,
-                );
-              }
-            }
-          },
-          (error: unknown) => {
-            if (!failing) {
-              failing = true;
-              this.logger.warn(`Could not renew the claim on event ${ticket.key}: ${describeError(error)}`);
-            }
-          },
-        );
-      },
-      Math.max(50, Math.floor(this.gate.options.leaseMs / 3)),
-    );
-    timer.unref();
-    return () => clearInterval(timer);
+  private hold(ticket: IdempotencyTicket): void {
+    this.held.set(ticket, { dueAt: performance.now() + this.renewEveryMs, renewing: false, failing: false });
+    if (this.renewals === undefined) {
+      this.renewals = setInterval(() => this.renewDue(), Math.max(25, Math.floor(this.renewEveryMs / 2)));
+      this.renewals.unref();
+    }
+  }
+
+  private unhold(ticket: IdempotencyTicket): void {
+    this.held.delete(ticket);
+    if (this.held.size === 0 && this.renewals !== undefined) {
+      clearInterval(this.renewals);
+      this.renewals = undefined;
+    }
+  }
+
+  private renewDue(): void {
+    const now = performance.now();
+    for (const [ticket, renewal] of this.held) {
+      if (renewal.renewing || renewal.dueAt > now) {
+        continue;
+      }
+      renewal.renewing = true;
+      ticket.renew().then(
+        (held) => {
+          renewal.renewing = false;
+          renewal.failing = false;
+          renewal.dueAt = performance.now() + this.renewEveryMs;
+          if (!held && this.held.get(ticket) === renewal) {
+            this.unhold(ticket);
+            this.logger.warn(
+              `Lost the claim on event ${ticket.key} while its handlers run: a retry may run them again`,
+            );
+          }
+        },
+        (error: unknown) => {
+          renewal.renewing = false;
+          if (!renewal.failing) {
+            renewal.failing = true;
+            this.logger.warn(`Could not renew the claim on event ${ticket.key}: ${describeError(error)}`);
+          }
+        },
+      );
+    }
   }
 
   /** Ends a claim. A store failure here is logged, not thrown: the handlers' outcome is what the sender must see. */
   private async end(ticket: IdempotencyTicket, how: 'complete' | 'release', event: AnyScalekitEvent): Promise<void> {
-    this.held.delete(ticket);
+    this.unhold(ticket);
     try {
       if (!(await ticket[how]()) && how === 'complete') {
         this.logger.warn(

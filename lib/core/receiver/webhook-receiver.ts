@@ -19,6 +19,7 @@ import type { ScalekitEventDispatchPort, ScalekitHandlerScope } from './handler-
 import { scalekitOutcome, scalekitOutcomeOfError, type ScalekitReceiverOutcome } from './outcome.js';
 import { encodeScalekitQueueJob } from './queue-codec.js';
 import type { ScalekitReceiverLogger } from './receiver-logger.js';
+import { ScalekitResponseDeadlines } from './response-deadlines.js';
 
 /** The body of every 2xx: `{"received":true}` (200, inline), `{"received":true,"queued":true}` (202, queue mode). */
 export interface ScalekitWebhookReceipt {
@@ -71,6 +72,13 @@ export interface ScalekitVerifiedRequest {
   scope?: ScalekitHandlerScope;
 }
 
+/** A delivery waiting for its answer; `answer` answers it at once with the given error. */
+interface OpenDelivery {
+  readonly event: AnyScalekitEvent;
+  readonly delivery: ScalekitDelivery;
+  readonly answer: (error: ScalekitWebhookError) => void;
+}
+
 const EMPTY = Buffer.alloc(0);
 const RETRY_SOON = { 'Retry-After': '5' } as const;
 
@@ -88,8 +96,8 @@ export class ScalekitWebhookReceiver {
   private closing = false;
   /** Absent when idempotency is off. */
   private readonly claims: ScalekitClaimKeeper | undefined;
-  /** Deliveries not answered yet: each entry answers its delivery at once with the given error. */
-  private readonly open = new Set<(error: ScalekitWebhookError) => void>();
+  /** Deliveries not answered yet, under their response deadline: answered 503 at the deadline or on shutdown. */
+  private readonly open: ScalekitResponseDeadlines<OpenDelivery>;
   private readonly refusals = new LogLimiter();
   private readonly telemetry: ScalekitTelemetry;
   /** The telemetry of each verified delivery, from `verify` to the answer of `receive`. */
@@ -98,6 +106,9 @@ export class ScalekitWebhookReceiver {
   constructor(private readonly options: ScalekitWebhookReceiverOptions) {
     this.telemetry = options.telemetry ?? NOOP_SCALEKIT_TELEMETRY;
     this.claims = options.idempotency && new ScalekitClaimKeeper(options.idempotency, options.logger);
+    this.open = new ScalekitResponseDeadlines(options.responseTimeoutMs, (delivery) =>
+      delivery.answer(this.stillRunning(delivery.event, delivery.delivery)),
+    );
   }
 
   /** The registration's `name`, if any. */
@@ -133,7 +144,9 @@ export class ScalekitWebhookReceiver {
         ...(this.options.endpoint === undefined ? {} : { endpoint: this.options.endpoint }),
       };
       // Its span starts at `verified`, once the event's ids are known (in `receive`); its clock started here.
-      this.timings.set(delivery, timing);
+      if (this.telemetry.enabled) {
+        this.timings.set(delivery, timing);
+      }
       return delivery;
     } catch (error) {
       const outcome = scalekitOutcomeOfError(error);
@@ -147,7 +160,8 @@ export class ScalekitWebhookReceiver {
    * Never throws: failures are outcomes too (4xx/5xx with the public body and `Retry-After` where it helps).
    */
   async receive(request: ScalekitVerifiedRequest): Promise<ScalekitReceiverOutcome<unknown>> {
-    const timing = this.timings.get(request.delivery) ?? this.telemetry.delivery(this.options.endpoint);
+    const timing =
+      (this.telemetry.enabled && this.timings.get(request.delivery)) || this.telemetry.delivery(this.options.endpoint);
     try {
       const parsed = parseScalekitEventPayload(request.rawBody);
       timing.verified({ webhookId: request.delivery.webhookId, eventId: parsed.id, eventType: parsed.type });
@@ -192,14 +206,13 @@ export class ScalekitWebhookReceiver {
     }
     // An HTTP server only closes once every open request is answered: answer those still waiting (503, Scalekit
     // retries), even when their handlers never settle.
-    for (const answerNow of [...this.open]) {
-      answerNow(
+    for (const delivery of this.open.takeAll()) {
+      delivery.answer(
         new ScalekitWebhookError('shutting_down', 'the application shut down before the delivery was processed', {
           headers: RETRY_SOON,
         }),
       );
     }
-    this.open.clear();
     await this.claims?.releaseAll();
   }
 
@@ -263,7 +276,7 @@ export class ScalekitWebhookReceiver {
   }
 
   /** Runs one delivery within the response deadline; the work goes on after an early answer. */
-  private async process(
+  private process(
     event: AnyScalekitEvent,
     delivery: ScalekitDelivery,
     scope: ScalekitHandlerScope | undefined,
@@ -275,23 +288,29 @@ export class ScalekitWebhookReceiver {
       });
     }
     this.active++;
-    // The work counts as active until it settles, and it completes or releases its claim itself.
-    const work = this.run(event, delivery, scope, timing).finally(() => {
-      if (--this.active === 0) {
-        this.onDrained?.();
-      }
+    // Answered by whichever comes first: the work settling, or its deadline (or shutdown) through `this.open`. The
+    // work counts as active until it settles, and it completes or releases its claim itself; after an early answer,
+    // its failure is logged where it happens.
+    return new Promise<ScalekitDeliveryOutcome>((resolve, reject) => {
+      const open: OpenDelivery = { event, delivery, answer: reject };
+      this.open.add(open);
+      this.run(event, delivery, scope, timing).then(
+        (outcome) => {
+          this.settled(open);
+          resolve(outcome);
+        },
+        (error: unknown) => {
+          this.settled(open);
+          reject(error);
+        },
+      );
     });
-    let answerNow!: (error: ScalekitWebhookError) => void;
-    const early = new Promise<never>((_, reject) => (answerNow = reject));
-    const timer = setTimeout(() => answerNow(this.stillRunning(event, delivery)), this.options.responseTimeoutMs);
-    timer.unref();
-    this.open.add(answerNow);
-    try {
-      return await Promise.race([work, early]);
-    } finally {
-      clearTimeout(timer);
-      this.open.delete(answerNow);
-      work.catch(() => {}); // its failure was answered, or logged where it happened
+  }
+
+  private settled(open: OpenDelivery): void {
+    this.open.delete(open);
+    if (--this.active === 0) {
+      this.onDrained?.();
     }
   }
 
