@@ -140,8 +140,9 @@ export function report({
       const r = (x, y) => (get(x) && get(y) ? get(x).reqPerSec / get(y).reqPerSec : NaN);
       const rc = (x, y) => (get(x) && get(y) ? get(y).cpuUs / get(x).cpuUs : NaN);
       L.push('', '| ratio (req/s) | value | target | | by server CPU/req |', '|---|---:|---:|---|---:|');
+      // Issue 15's targets: d/c ≥ 0.93 on Express and ≥ 0.85 on Fastify, e/d ≥ 0.97 on both.
       for (const [x, y, t] of [
-        ['d', 'c', 0.95],
+        ['d', 'c', platform === 'fastify' ? 0.85 : 0.93],
         ['d', 'b', 0.9],
         ['e', 'd', 0.97],
       ]) {

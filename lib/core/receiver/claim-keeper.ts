@@ -14,12 +14,6 @@ interface Renewal {
   failing: boolean;
 }
 
-/** A claim held while its delivery is processed: renewed until it ends. */
-export interface ScalekitHeldClaim {
-  /** Stops renewing and ends the claim. A store failure here is logged, not thrown. */
-  end(how: 'complete' | 'release'): Promise<void>;
-}
-
 /**
  * The receiver's claims on event ids: claims through the idempotency gate (logging a store outage once when it starts
  * and once when it ends), renews each claim while its delivery is processed, ends it, and on shutdown releases those
@@ -43,8 +37,11 @@ export class ScalekitClaimKeeper {
     this.renewEveryMs = Math.max(50, Math.floor(gate.options.leaseMs / 3));
   }
 
-  /** Claims the event: `'duplicate'` when it is already done; throws `in_flight` or `store_unavailable`. */
-  async claim(event: AnyScalekitEvent, delivery: ScalekitDelivery): Promise<ScalekitHeldClaim | 'duplicate'> {
+  /**
+   * Claims the event: `'duplicate'` when it is already done; throws `in_flight` or `store_unavailable`. A claim is
+   * renewed while held; end it with {@link end}.
+   */
+  async claim(event: AnyScalekitEvent, delivery: ScalekitDelivery): Promise<IdempotencyTicket | 'duplicate'> {
     let ticket: IdempotencyTicket | 'duplicate';
     try {
       ticket = await this.gate.enter(event.id || delivery.webhookId);
@@ -60,9 +57,8 @@ export class ScalekitClaimKeeper {
     if (ticket === 'duplicate') {
       return 'duplicate';
     }
-    const held = ticket;
-    this.hold(held);
-    return { end: (how) => this.end(held, how, event) };
+    this.hold(ticket);
+    return ticket;
   }
 
   /** Shutdown: releases the claims still held (their deliveries were answered 503), so a retry runs elsewhere. */
@@ -133,8 +129,11 @@ export class ScalekitClaimKeeper {
     }
   }
 
-  /** Ends a claim. A store failure here is logged, not thrown: the handlers' outcome is what the sender must see. */
-  private async end(ticket: IdempotencyTicket, how: 'complete' | 'release', event: AnyScalekitEvent): Promise<void> {
+  /**
+   * Stops renewing a claim and ends it. A store failure here is logged, not thrown: the handlers' outcome is what the
+   * sender must see.
+   */
+  async end(ticket: IdempotencyTicket, how: 'complete' | 'release', event: AnyScalekitEvent): Promise<void> {
     this.unhold(ticket);
     try {
       if (!(await ticket[how]()) && how === 'complete') {

@@ -141,8 +141,10 @@ export class ScalekitWebhookReceiver {
         timestamp: new Date(timestamp * 1000),
         receivedAt,
         headers: request.headers,
-        ...(this.options.endpoint === undefined ? {} : { endpoint: this.options.endpoint }),
       };
+      if (this.options.endpoint !== undefined) {
+        delivery.endpoint = this.options.endpoint;
+      }
       // Its span starts at `verified`, once the event's ids are known (in `receive`); its clock started here.
       if (this.telemetry.enabled) {
         this.timings.set(delivery, timing);
@@ -259,8 +261,8 @@ export class ScalekitWebhookReceiver {
     }
     const type = String(headers['content-type'] ?? '');
     // Scalekit sends JSON. A signed body is verifiable whatever its type, but only application/json is accepted, as
-    // the status table says.
-    if (type.split(';')[0]!.trim().toLowerCase() !== 'application/json') {
+    // the status table says. (What Scalekit sends is matched first without splitting the header.)
+    if (type !== 'application/json' && type.split(';')[0]!.trim().toLowerCase() !== 'application/json') {
       throw new ScalekitWebhookError(
         'unsupported_media_type',
         `content-type ${JSON.stringify(type.slice(0, 100))} is not application/json`,
@@ -339,7 +341,8 @@ export class ScalekitWebhookReceiver {
     if (this.options.debugEnabled?.()) {
       logger.debug(`Received ${event.type} ${event.id}: ${JSON.stringify(redactScalekitPayload(event))}`);
     }
-    const claim = this.claims ? await this.claims.claim(event, delivery) : undefined;
+    const { claims } = this;
+    const claim = claims ? await claims.claim(event, delivery) : undefined;
     if (claim === 'duplicate') {
       logger.debug(`Event ${event.id} (${event.type}) was already processed: acknowledged without running handlers`);
       return 'duplicate';
@@ -351,10 +354,14 @@ export class ScalekitWebhookReceiver {
         await this.options.dispatcher.dispatch(event, delivery, scope);
       }
     } catch (error) {
-      await claim?.end('release');
+      if (claim) {
+        await claims!.end(claim, 'release', event);
+      }
       throw error;
     }
-    await claim?.end('complete');
+    if (claim) {
+      await claims!.end(claim, 'complete', event);
+    }
     return queue ? 'queued' : 'processed';
   }
 
