@@ -1,5 +1,7 @@
 // Queue mode throughput (issue 7): how fast deliveries are acknowledged (202) and how long until their handlers have
-// all run, with 1 and with 2 worker processes sharing one BullMQ queue on a throw-away redis-server.
+// all run, with 1 and with 2 worker processes sharing one BullMQ queue on a throw-away redis-server. Next to the rates,
+// the CPU time (user + system) the receiver spent per delivery and the workers per event: on a shared machine the rates
+// move with others' load, the CPU time much less.
 //   npm run build && node bench/queue.mjs            10,000 events
 //   node bench/queue.mjs --quick                     500 events (smoke run; figures meaningless)
 // Options: --events N  --delay MS (simulated I/O per handler, default 5)  --concurrency C (jobs per worker, default 10)
@@ -12,7 +14,9 @@
 // processes resolve the library there through bench/snapshot-hooks.mjs (SCALEKIT_BENCH_LIB). E.g. the library before
 // the performance work (issue 15):
 //   git worktree add /tmp/before 8a2c90a^ && cp -al node_modules /tmp/before/ && (cd /tmp/before && npm run build)
-//   npm run build && node bench/queue.mjs --against /tmp/before
+//   npm run build && node bench/queue.mjs --against /tmp/before        (then git worktree remove --force /tmp/before)
+// If the other build's API differs (BullMqScalekitQueue, ScalekitWebhookModule.forRoot, OnScalekitEvent), its
+// processes fail at start; 8a2c90a^ has the same API as now.
 // Processes: this one sends the deliveries (pre-signed) and watches the queue; the receiver (queue mode,
 // `workers: false`) and each worker (`receiver: false`, a Nest application context) are forked copies of this script.
 // Needs `redis-server` on PATH (or REDIS_URL) and the built package (dist/), imported by its name.
@@ -464,8 +468,8 @@ async function main() {
     });
   }
   const theory = (1000 / Math.max(config.delayMs, 0.001)) * config.concurrency;
+  if (lines.at(-1) !== '' && (config.rounds > 1 || builds.length > 1)) lines.push('');
   lines.push(
-    '',
     `Handler-bound ceiling per worker: ${fmtInt(theory)} events/s (${config.concurrency} jobs × 1 / ${config.delayMs} ms). ` +
       `Every process shares this machine's ${availableParallelism()} core(s) with Redis and the load generator.`,
   );
