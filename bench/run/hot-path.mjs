@@ -1,7 +1,7 @@
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { BENCH_DIR, fmtInt, ROOT } from '../common.mjs';
-import { LIB_ARGV, log, QUICK } from './options.mjs';
+import { commandLine, LIB_ARGV, log, QUICK } from './options.mjs';
 
 // ---------------------------------------------------------------------------------------------------------------
 // 2b. Per-delivery steps (bench/hot-path.mjs).
@@ -12,5 +12,5 @@ export function runHotPath() {
   const output = execFileSync(process.execPath, args, { cwd: ROOT, encoding: 'utf8', timeout: 600_000 });
   const result = JSON.parse(output.trim().split('\n').pop());
   for (const [name, ns] of Object.entries(result.nsPerCall)) log(`  ${name.padEnd(12)} ${fmtInt(ns)} ns`);
-  return { ...result, command: `node ${args.map((a) => relative(ROOT, a) || a).join(' ')}` };
+  return { ...result, command: commandLine(args) };
 }

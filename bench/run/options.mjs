@@ -1,5 +1,5 @@
-import { join } from 'node:path';
-import { BENCH_DIR } from '../common.mjs';
+import { isAbsolute, join, relative } from 'node:path';
+import { BENCH_DIR, ROOT } from '../common.mjs';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Options.
@@ -44,6 +44,16 @@ export const PROFILE_DIR = join(BENCH_DIR, 'profiles');
 export const SNAPSHOT = !has('--no-snapshot');
 export const SNAPSHOT_DIR = join(BENCH_DIR, '.snapshot');
 export const LIB_ARGV = SNAPSHOT ? ['--import', join(BENCH_DIR, 'use-snapshot.mjs')] : [];
+
+/** A child's command line as the report quotes it, runnable from the package root (`--import` needs `./`). */
+export function commandLine(args) {
+  const shown = args.map((arg, i) => {
+    if (!isAbsolute(arg)) return arg;
+    const path = relative(ROOT, arg) || arg;
+    return args[i - 1] === '--import' && !path.startsWith('.') ? `./${path}` : path;
+  });
+  return `node ${shown.join(' ')}`;
+}
 
 export const CASE_LABEL = {
   a: 'a. raw node:http + node:crypto + JSON.parse',

@@ -1,8 +1,8 @@
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { BENCH_DIR, ROOT } from '../common.mjs';
-import { LIB_ARGV, log, QUICK } from './options.mjs';
+import { commandLine, LIB_ARGV, log, QUICK } from './options.mjs';
 
 // ---------------------------------------------------------------------------------------------------------------
 // 4b. Scripts written separately and quoted as they print: the idempotency store's memory
@@ -28,7 +28,7 @@ export async function runQuoted(name, nodeFlags = []) {
         .join('\n'),
     );
     return {
-      command: `node ${args.map((a) => relative(ROOT, a) || a).join(' ')}`,
+      command: commandLine(args),
       output: output.trim(),
       seconds: (performance.now() - startedAt) / 1000,
     };
