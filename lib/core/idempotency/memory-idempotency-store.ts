@@ -59,8 +59,9 @@ const IN_FLIGHT: ClaimResult = Object.freeze({ status: 'in-flight' });
  * The table is the store's own rather than a `Map`: open addressing with linear probing, the keys' hashes in an
  * `Int32Array` beside the entries, so that looking up a key that is not there (every new event) reads one run of
  * hashes and no other key, where a `Map` of 100,000 keys reads a bucket, then each key of its chain (cache misses
- * all). A full store's claim and completion took half the time after the change. The hash is computed here, seeded
- * at random per store; a bad run of keys can only make probes longer, never an answer wrong.
+ * all). With 100,000 keys, a claim and its completion went from about 600 to under 300 ns of the store's own
+ * (bench/hot-path.mjs). The hash is computed here, seeded at random per store; a bad run of keys can only make
+ * probes longer, never an answer wrong.
  *
  * Operations are synchronous inside, hence atomic with respect to one another in this process. Use a shared store
  * (for example `RedisIdempotencyStore`) when several processes receive webhooks.
