@@ -204,4 +204,124 @@ describe('MemoryIdempotencyStore against the reference model', () => {
     expect(await tiny.complete('b', b.token, 60_000)).toBe(true);
     expect(await tiny.claim('b', 60_000)).toEqual({ status: 'done' });
   });
+
+  describe('its hash table', () => {
+    // Keys, some long and some not ASCII; a step names one by a number, taken modulo the keys in play.
+    const keys = Array.from({ length: 600 }, (_, i) =>
+      i % 50 === 0 ? `evt_${'é'.repeat(i % 7)}${'x'.repeat(i)}` : `evt_${i.toString(36)}`,
+    );
+    type Step =
+      | { op: 'claim'; key: number }
+      | { op: 'complete' | 'release' | 'renew'; back: number }
+      | { op: 'advance'; ms: number }
+      | { op: 'drain' };
+    const stepArb: fc.Arbitrary<Step> = fc.oneof(
+      { arbitrary: fc.record({ op: fc.constant('claim' as const), key: fc.nat(keys.length - 1) }), weight: 8 },
+      {
+        arbitrary: fc.record({
+          op: fc.constantFrom('complete' as const, 'release' as const, 'renew' as const),
+          back: fc.nat(60),
+        }),
+        weight: 5,
+      },
+      {
+        arbitrary: fc.record({ op: fc.constant('advance' as const), ms: fc.integer({ min: 1, max: 400 }) }),
+        weight: 1,
+      },
+      // Releases the last 300 claims (those still held): most of the table empties at once.
+      { arbitrary: fc.constant({ op: 'drain' as const }), weight: 1 },
+    );
+
+    /** Runs `steps` on a store and on the model, with the first `keyCount` keys; every answer and size must agree. */
+    async function replay(maxKeys: number, keyCount: number, steps: Step[]): Promise<void> {
+      let t = 1_700_000_000_000;
+      const now = () => t;
+      const store = new MemoryIdempotencyStore({ maxKeys, now });
+      const model = new ModelStore(maxKeys, now);
+      const issued: { key: string; tokens: [string, string] }[] = [];
+      for (const step of steps) {
+        if (step.op === 'advance') {
+          t += step.ms;
+        } else if (step.op === 'drain') {
+          for (const { key, tokens } of issued.slice(-300)) {
+            expect(await store.release(key, tokens[0])).toBe(model.release(key, tokens[1]));
+          }
+        } else if (step.op === 'claim') {
+          const key = keys[step.key % keyCount]!;
+          const lease = 1 + (step.key % 500);
+          const got = await store.claim(key, lease);
+          const want = model.claim(key, lease);
+          expect(got.status).toBe(want.status);
+          if (got.status === 'claimed' && want.status === 'claimed') {
+            issued.push({ key, tokens: [got.token, want.token] });
+          }
+        } else {
+          const claim = issued[issued.length - 1 - step.back];
+          if (claim === undefined) continue;
+          const [mine, theirs] = claim.tokens;
+          const got =
+            step.op === 'complete'
+              ? await store.complete(claim.key, mine, 300)
+              : step.op === 'release'
+                ? await store.release(claim.key, mine)
+                : await store.renew(claim.key, mine, 300);
+          const want =
+            step.op === 'complete'
+              ? model.complete(claim.key, theirs, 300)
+              : step.op === 'release'
+                ? model.release(claim.key, theirs)
+                : model.renew(claim.key, theirs, 300);
+          expect(got).toBe(want);
+        }
+        expect(store.size).toBe(model.entries.size);
+      }
+      // Every key, held or not, is looked up once more (claiming it, in both).
+      for (const key of keys.slice(0, keyCount)) {
+        expect((await store.claim(key, 1_000)).status).toBe(model.claim(key, 1_000).status);
+        expect(store.size).toBe(model.entries.size);
+      }
+    }
+
+    it('answers as the model with its 16 slots up to half full (runs of keys wrap around the end)', async () => {
+      // A removal moves later keys of the hole's probe run back into it, across the end of the table too.
+      await fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 5, max: 8 }),
+          fc.array(stepArb, { maxLength: 200, size: 'max' }),
+          (maxKeys, steps) => replay(maxKeys, 24, steps),
+        ),
+        { numRuns: 250 },
+      );
+    });
+
+    it('answers as the model while the table doubles to hundreds of keys', async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 20, max: 400 }),
+          fc.array(stepArb, { maxLength: 1_000, size: 'max' }),
+          (maxKeys, steps) => replay(maxKeys, keys.length, steps),
+        ),
+        // Shrinking a failing run of 1,000 steps takes minutes: report it as found.
+        { numRuns: 15, endOnFailure: true },
+      );
+    });
+
+    it('finds the keys left after it grew to thousands of keys and shrank again', async () => {
+      const store = new MemoryIdempotencyStore({ maxKeys: 10_000 });
+      const tokens: string[] = [];
+      for (let i = 0; i < 5_000; i++) {
+        const claim = await store.claim(`k${i}`, 60_000);
+        if (claim.status !== 'claimed') throw new Error(`k${i} was ${claim.status}`);
+        tokens.push(claim.token);
+      }
+      for (let i = 0; i < 5_000; i++) {
+        if (i % 100 !== 0) expect(await store.release(`k${i}`, tokens[i]!)).toBe(true);
+      }
+      expect(store.size).toBe(50);
+      for (let i = 0; i < 5_000; i++) {
+        expect((await store.claim(`k${i}`, 60_000)).status).toBe(i % 100 === 0 ? 'in-flight' : 'claimed');
+      }
+      expect(store.size).toBe(5_000);
+    });
+  });
 });
