@@ -3,6 +3,9 @@ export { DEFAULT_WEBHOOK_PATH } from './core/protocol.js';
 /** Metadata key under which `@OnScalekitEvent()` stores its registrations on a method. */
 export const SCALEKIT_EVENT_HANDLER_METADATA = 'nestjs-scalekit-webhooks:event-handler';
 
+/** Where the guard leaves the verified delivery on the request (shared across ESM and CJS copies). */
+export const SCALEKIT_DELIVERY_KEY: unique symbol = Symbol.for('nestjs-scalekit-webhooks:delivery') as never;
+
 /** Logger context of every line this module writes. */
 export const SCALEKIT_LOGGER_CONTEXT = 'ScalekitWebhook';
 

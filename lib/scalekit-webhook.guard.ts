@@ -5,21 +5,23 @@ import { ScalekitWebhookError } from './core/index.js';
 import { ScalekitWebhookReceiver } from './core/receiver/webhook-receiver.js';
 import {
   SCALEKIT_BUILT_IN_ROUTE_METADATA,
+  SCALEKIT_DELIVERY_KEY,
   SCALEKIT_ENDPOINT_METADATA,
   SCALEKIT_LOGGER_CONTEXT,
 } from './scalekit-webhook.constants.js';
 import { ScalekitWebhookHttpException } from './scalekit-webhook.exception.js';
-import { rememberVerifiedDelivery } from './scalekit-verified-deliveries.js';
+import type { ScalekitDelivery } from './interfaces/scalekit-webhook.interfaces.js';
 
 /** The request as Express and Fastify give it to Nest when the app is created with `rawBody: true`. */
 export interface ScalekitWebhookRequest {
   headers: IncomingHttpHeaders;
   rawBody?: Buffer;
+  [SCALEKIT_DELIVERY_KEY]?: ScalekitDelivery;
 }
 
 /**
  * Verifies the Scalekit signature over the raw body through the registration's receiver: size limit first, then
- * media type, headers, timestamp window and HMAC. On success the verified delivery is kept for the request (its controller and `@ScalekitDeliveryParam()`). Usable on your own routes
+ * media type, headers, timestamp window and HMAC. On success the verified delivery is left on the request for the controller. Usable on your own routes
  * with `@UseGuards(ScalekitWebhookGuard)`, where it only verifies (no deduplication, no `@OnScalekitEvent` handlers);
  * `@ScalekitWebhookEndpoint(name)` on the route picks the registration (secret, limits) when there are several.
  */
@@ -41,12 +43,11 @@ export class ScalekitWebhookGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<ScalekitWebhookRequest>();
     const receivedAt = new Date();
     try {
-      const delivery = this.receiverFor(context).verify({
+      request[SCALEKIT_DELIVERY_KEY] = this.receiverFor(context).verify({
         headers: request.headers,
         rawBody: Buffer.isBuffer(request.rawBody) ? request.rawBody : undefined,
         receivedAt,
       });
-      rememberVerifiedDelivery(request, delivery);
       return true;
     } catch (error) {
       this.report(error, request);

@@ -2,8 +2,7 @@ import { createParamDecorator, type ExecutionContext, Logger } from '@nestjs/com
 import { describeError } from '../core/describe-error.js';
 import { parseScalekitEventPayload, ScalekitWebhookError } from '../core/index.js';
 import { LogLimiter } from '../core/log-limiter.js';
-import { SCALEKIT_LOGGER_CONTEXT } from '../scalekit-webhook.constants.js';
-import { verifiedDeliveryOf } from '../scalekit-verified-deliveries.js';
+import { SCALEKIT_DELIVERY_KEY, SCALEKIT_LOGGER_CONTEXT } from '../scalekit-webhook.constants.js';
 import { ScalekitWebhookHttpException } from '../scalekit-webhook.exception.js';
 import type { ScalekitWebhookRequest } from '../scalekit-webhook.guard.js';
 
@@ -19,7 +18,7 @@ const refusals = new LogLimiter();
  */
 function verifiedDelivery(context: ExecutionContext, decorator: string) {
   const request = context.switchToHttp().getRequest<ScalekitWebhookRequest>();
-  const delivery = verifiedDeliveryOf(request);
+  const delivery = request[SCALEKIT_DELIVERY_KEY];
   if (delivery === undefined) {
     const route = `${context.getClass()?.name ?? '?'}.${context.getHandler()?.name ?? '?'}`;
     const message = `${decorator} on ${route} found no verified delivery: the route lacks ScalekitWebhookGuard. Add @UseGuards(ScalekitWebhookGuard) to the route (or its controller); answered 500`;
