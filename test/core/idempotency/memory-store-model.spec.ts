@@ -127,49 +127,77 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { arbitrary: fc.constant({ op: 'clear' as const }), weight: 1 },
 );
 
+/**
+ * The store and the model side by side, on one clock: each operation is made on both, and their answers (and sizes)
+ * must agree. Claims made are kept with both tokens, so that a stale token names the same claim in both.
+ */
+class StoreAndModel {
+  #t = 1_700_000_000_000;
+  readonly store: MemoryIdempotencyStore;
+  readonly model: ModelStore;
+  readonly issued: { key: string; tokens: [string, string] }[] = [];
+
+  constructor(maxKeys: number) {
+    const now = () => this.#t;
+    this.store = new MemoryIdempotencyStore({ maxKeys, now });
+    this.model = new ModelStore(maxKeys, now);
+  }
+
+  advance(ms: number): void {
+    this.#t += ms;
+  }
+
+  async claim(key: string, leaseMs: number): Promise<void> {
+    const got = await this.store.claim(key, leaseMs);
+    const want = this.model.claim(key, leaseMs);
+    expect(got.status).toBe(want.status);
+    if (got.status === 'claimed' && want.status === 'claimed') {
+      this.issued.push({ key, tokens: [got.token, want.token] });
+    }
+  }
+
+  /** Ends (or renews) a claim with the store's and the model's token of the same claim. */
+  async end(op: 'complete' | 'release' | 'renew', key: string, [mine, theirs]: [string, string], ms: number) {
+    const got =
+      op === 'complete'
+        ? await this.store.complete(key, mine, ms)
+        : op === 'release'
+          ? await this.store.release(key, mine)
+          : await this.store.renew(key, mine, ms);
+    const want =
+      op === 'complete'
+        ? this.model.complete(key, theirs, ms)
+        : op === 'release'
+          ? this.model.release(key, theirs)
+          : this.model.renew(key, theirs, ms);
+    expect(got).toBe(want);
+  }
+
+  checkSize(): void {
+    expect(this.store.size).toBe(this.model.entries.size);
+  }
+}
+
 describe('MemoryIdempotencyStore against the reference model', () => {
   it('answers every operation and keeps the size exactly as the model does', async () => {
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 1, max: 5 }), fc.array(opArb, { maxLength: 80 }), async (maxKeys, ops) => {
-        let t = 1_700_000_000_000;
-        const now = () => t;
-        const store = new MemoryIdempotencyStore({ maxKeys, now });
-        const model = new ModelStore(maxKeys, now);
-        /** Claims made, with the store's and the model's token, so that a stale token is the same claim in both. */
-        const issued: { key: string; tokens: [string, string] }[] = [];
+        const twin = new StoreAndModel(maxKeys);
         for (const step of ops) {
           if (step.op === 'advance') {
-            t += step.ms;
+            twin.advance(step.ms);
           } else if (step.op === 'clear') {
-            store.clear();
-            model.entries.clear();
+            twin.store.clear();
+            twin.model.entries.clear();
           } else if (step.op === 'claim') {
-            const got = await store.claim(step.key, step.ms);
-            const want = model.claim(step.key, step.ms);
-            expect(got.status).toBe(want.status);
-            if (got.status === 'claimed' && want.status === 'claimed') {
-              issued.push({ key: step.key, tokens: [got.token, want.token] });
-            }
+            await twin.claim(step.key, step.ms);
           } else {
-            const claim = step.token >= 0 ? issued[issued.length - 1 - step.token] : undefined;
+            const claim = step.token >= 0 ? twin.issued[twin.issued.length - 1 - step.token] : undefined;
             const pair: [string, string] = claim?.tokens ?? [`forged${-step.token}`, `forged${-step.token}`];
             // Mostly the key the token was issued for (the usual call), else any key.
-            const key = claim && step.ownKey ? claim.key : step.key;
-            const got =
-              step.op === 'complete'
-                ? await store.complete(key, pair[0], step.ms)
-                : step.op === 'release'
-                  ? await store.release(key, pair[0])
-                  : await store.renew(key, pair[0], step.ms);
-            const want =
-              step.op === 'complete'
-                ? model.complete(key, pair[1], step.ms)
-                : step.op === 'release'
-                  ? model.release(key, pair[1])
-                  : model.renew(key, pair[1], step.ms);
-            expect(got).toBe(want);
+            await twin.end(step.op, claim && step.ownKey ? claim.key : step.key, pair, step.ms);
           }
-          expect(store.size).toBe(model.entries.size);
+          twin.checkSize();
         }
       }),
       { numRuns: 2_000 },
@@ -234,51 +262,28 @@ describe('MemoryIdempotencyStore against the reference model', () => {
 
     /** Runs `steps` on a store and on the model, with the first `keyCount` keys; every answer and size must agree. */
     async function replay(maxKeys: number, keyCount: number, steps: Step[]): Promise<void> {
-      let t = 1_700_000_000_000;
-      const now = () => t;
-      const store = new MemoryIdempotencyStore({ maxKeys, now });
-      const model = new ModelStore(maxKeys, now);
-      const issued: { key: string; tokens: [string, string] }[] = [];
+      const twin = new StoreAndModel(maxKeys);
       for (const step of steps) {
         if (step.op === 'advance') {
-          t += step.ms;
+          twin.advance(step.ms);
         } else if (step.op === 'drain') {
-          for (const { key, tokens } of issued.slice(-300)) {
-            expect(await store.release(key, tokens[0])).toBe(model.release(key, tokens[1]));
+          for (const { key, tokens } of twin.issued.slice(-300)) {
+            await twin.end('release', key, tokens, 0);
           }
         } else if (step.op === 'claim') {
-          const key = keys[step.key % keyCount]!;
-          const lease = 1 + (step.key % 500);
-          const got = await store.claim(key, lease);
-          const want = model.claim(key, lease);
-          expect(got.status).toBe(want.status);
-          if (got.status === 'claimed' && want.status === 'claimed') {
-            issued.push({ key, tokens: [got.token, want.token] });
-          }
+          await twin.claim(keys[step.key % keyCount]!, 1 + (step.key % 500));
         } else {
-          const claim = issued[issued.length - 1 - step.back];
-          if (claim === undefined) continue;
-          const [mine, theirs] = claim.tokens;
-          const got =
-            step.op === 'complete'
-              ? await store.complete(claim.key, mine, 300)
-              : step.op === 'release'
-                ? await store.release(claim.key, mine)
-                : await store.renew(claim.key, mine, 300);
-          const want =
-            step.op === 'complete'
-              ? model.complete(claim.key, theirs, 300)
-              : step.op === 'release'
-                ? model.release(claim.key, theirs)
-                : model.renew(claim.key, theirs, 300);
-          expect(got).toBe(want);
+          const claim = twin.issued[twin.issued.length - 1 - step.back];
+          if (claim !== undefined) {
+            await twin.end(step.op, claim.key, claim.tokens, 300);
+          }
         }
-        expect(store.size).toBe(model.entries.size);
+        twin.checkSize();
       }
       // Every key, held or not, is looked up once more (claiming it, in both).
       for (const key of keys.slice(0, keyCount)) {
-        expect((await store.claim(key, 1_000)).status).toBe(model.claim(key, 1_000).status);
-        expect(store.size).toBe(model.entries.size);
+        await twin.claim(key, 1_000);
+        twin.checkSize();
       }
     }
 
