@@ -80,7 +80,7 @@ export class ScalekitEventConsumer {
     const delivery = decodeScalekitQueueJob(job, attempt);
     const request: ScalekitJobRequest = { headers: delivery.headers, scalekitJob: { eventId: job.event.id, attempt } };
     const ids = { webhookId: delivery.webhookId, eventId: job.event.id, eventType: job.event.type };
-    await this.telemetry.job(ids, job.trace, () =>
+    await this.telemetry.job(ids, job.trace, async () =>
       this.dispatcher.dispatch(job.event, delivery, this.dispatcher.scopeFor(request)),
     );
   }

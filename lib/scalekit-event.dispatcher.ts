@@ -5,6 +5,7 @@ import {
   isKnownScalekitEventType,
   runScalekitHandlers,
   SCALEKIT_EVENT_TYPES,
+  type ScalekitHandlerFailure,
   ScalekitHandlerRegistry,
   ScalekitWebhookError,
 } from './core/index.js';
@@ -96,10 +97,11 @@ export class ScalekitEventDispatcher implements ScalekitEventDispatchPort {
   }
 
   /**
-   * Runs every matching handler concurrently and waits for all. Throws `handler_failed` when any failed, after
-   * logging each failure with the handler, event id and type.
+   * Runs every matching handler concurrently and waits for all. Throws (or rejects with) `handler_failed` when any
+   * failed, after logging each failure with the handler, event id and type. When every handler answered at once, so
+   * does this: nothing to wait for, no promise.
    */
-  async dispatch(event: AnyScalekitEvent, delivery: ScalekitDelivery, scope?: ScalekitHandlerScope): Promise<void> {
+  dispatch(event: AnyScalekitEvent, delivery: ScalekitDelivery, scope?: ScalekitHandlerScope): void | Promise<void> {
     const handlers = this.registry.match(event.type);
     if (!isKnownScalekitEventType(event.type)) {
       this.noticeOnce(
@@ -113,10 +115,18 @@ export class ScalekitEventDispatcher implements ScalekitEventDispatchPort {
     }
     const handlerScope = scope ?? this.scopeFor();
     const failures = this.telemetry.enabled
-      ? await runScalekitHandlers(handlers, (handler) =>
+      ? runScalekitHandlers(handlers, (handler) =>
           this.telemetry.handler(handler.name, event.type, () => handler.invoke(event, delivery, handlerScope)),
         )
-      : await runScalekitHandlers(handlers, invokeHandler, event, delivery, handlerScope);
+      : runScalekitHandlers(handlers, invokeHandler, event, delivery, handlerScope);
+    if (failures instanceof Promise) {
+      return failures.then((list) => this.report(list, handlers.length, event));
+    }
+    this.report(failures, handlers.length, event);
+  }
+
+  /** Logs each failure and throws `handler_failed` when there is any. */
+  private report(failures: ScalekitHandlerFailure<ScalekitEventHandler>[], of: number, event: AnyScalekitEvent): void {
     if (failures.length === 0) {
       return;
     }
@@ -128,7 +138,7 @@ export class ScalekitEventDispatcher implements ScalekitEventDispatchPort {
     }
     throw new ScalekitWebhookError(
       'handler_failed',
-      `${failures.length} of ${handlers.length} handler(s) failed for event ${event.id} (${event.type})`,
+      `${failures.length} of ${of} handler(s) failed for event ${event.id} (${event.type})`,
     );
   }
 

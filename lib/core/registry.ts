@@ -104,15 +104,15 @@ export interface ScalekitHandlerFailure<H> {
 }
 
 /**
- * Runs every handler concurrently and waits for all of them. Resolves with the failures in handler order (empty
- * when all succeeded); a handler that throws synchronously counts as a failure, never as a crash. Handlers that
- * return no promise cost no promise.
+ * Runs every handler concurrently and waits for all of them. Gives the failures in handler order (empty when all
+ * succeeded); a handler that throws synchronously counts as a failure, never as a crash. When no handler returned a
+ * promise, the failures are given at once, with no promise at all; otherwise a promise of them.
  */
-export async function runScalekitHandlers<H, A extends unknown[]>(
+export function runScalekitHandlers<H, A extends unknown[]>(
   handlers: readonly H[],
   invoke: (handler: H, ...args: A) => unknown,
   ...args: A
-): Promise<ScalekitHandlerFailure<H>[]> {
+): ScalekitHandlerFailure<H>[] | Promise<ScalekitHandlerFailure<H>[]> {
   // Allocated on the first failure, and the list of promises on the first asynchronous handler: the usual delivery
   // (handlers that succeed, often synchronously) allocates neither, nor a closure per handler.
   let errors: unknown[] | undefined;
@@ -132,8 +132,12 @@ export async function runScalekitHandlers<H, A extends unknown[]>(
     }
   }
   if (pending !== undefined) {
-    await Promise.all(pending);
+    return Promise.all(pending).then(() => failuresOf(handlers, errors));
   }
+  return failuresOf(handlers, errors);
+}
+
+function failuresOf<H>(handlers: readonly H[], errors: unknown[] | undefined): ScalekitHandlerFailure<H>[] {
   if (errors === undefined) {
     return [];
   }

@@ -1,6 +1,11 @@
 import { describeError } from '../describe-error.js';
 import { ScalekitWebhookError } from '../errors.js';
-import type { ClaimResult, IdempotencyStore } from './idempotency-store.js';
+import {
+  type ClaimResult,
+  IMMEDIATE_IDEMPOTENCY_STORE,
+  type IdempotencyStore,
+  type ImmediateIdempotencyStore,
+} from './idempotency-store.js';
 
 export interface IdempotencyGateOptions {
   /** How long an in-flight claim lives if its process dies. */
@@ -22,6 +27,11 @@ export interface IdempotencyTicket {
    * the store (expired, claimed by another). `true` without doing anything when the store cannot renew.
    */
   renew(): Promise<boolean>;
+  /**
+   * `complete()` or `release()`, answered at once when the store answers at once (the memory store): a boolean, or
+   * throws; otherwise the same promise.
+   */
+  end(how: 'complete' | 'release'): boolean | Promise<boolean>;
 }
 
 /**
@@ -43,6 +53,13 @@ export class IdempotencyGate {
     this.#retryAfterSeconds = String(Math.max(1, Math.min(10, Math.ceil(options.leaseMs / 1000))));
   }
 
+  /** @internal The store's synchronous operations, when it has them (the memory store, none overridden). */
+  immediate(): ImmediateIdempotencyStore | undefined {
+    return (this.store as { [IMMEDIATE_IDEMPOTENCY_STORE]?: () => ImmediateIdempotencyStore | undefined })[
+      IMMEDIATE_IDEMPOTENCY_STORE
+    ]?.();
+  }
+
   async enter(key: string): Promise<IdempotencyTicket | 'duplicate'> {
     let claim: ClaimResult;
     try {
@@ -50,6 +67,28 @@ export class IdempotencyGate {
     } catch (error) {
       throw this.storeError('claim', error);
     }
+    return this.#ticketOf(key, claim);
+  }
+
+  /**
+   * {@link enter}, answered at once when the store answers at once (the memory store): a ticket or `'duplicate'`, or
+   * throws; otherwise the promise `enter` gives.
+   */
+  enterSoon(key: string): IdempotencyTicket | 'duplicate' | Promise<IdempotencyTicket | 'duplicate'> {
+    const immediate = this.immediate();
+    if (immediate === undefined) {
+      return this.enter(key);
+    }
+    let claim: ClaimResult;
+    try {
+      claim = immediate.claim(key, this.options.leaseMs);
+    } catch (error) {
+      throw this.storeError('claim', error);
+    }
+    return this.#ticketOf(key, claim);
+  }
+
+  #ticketOf(key: string, claim: ClaimResult): IdempotencyTicket | 'duplicate' {
     if (claim.status === 'done') {
       return 'duplicate';
     }
@@ -97,27 +136,42 @@ class HeldClaim implements IdempotencyTicket {
   }
 
   async complete(): Promise<boolean> {
-    if (this.#state === 'completed') {
-      return true;
-    }
-    this.#state = 'completed';
-    const { store, options } = this.#gate;
-    try {
-      return await store.complete(this.key, this.#token, options.ttlMs);
-    } catch (error) {
-      throw this.#gate.storeError('complete', error);
-    }
+    return this.end('complete');
   }
 
   async release(): Promise<boolean> {
-    if (this.#state !== 'held') {
-      return false;
+    return this.end('release');
+  }
+
+  end(how: 'complete' | 'release'): boolean | Promise<boolean> {
+    if (how === 'complete') {
+      if (this.#state === 'completed') {
+        return true;
+      }
+      this.#state = 'completed';
+    } else {
+      if (this.#state !== 'held') {
+        return false;
+      }
+      this.#state = 'released';
     }
-    this.#state = 'released';
+    const gate = this.#gate;
     try {
-      return await this.#gate.store.release(this.key, this.#token);
+      const immediate = gate.immediate();
+      if (immediate !== undefined) {
+        return how === 'complete'
+          ? immediate.complete(this.key, this.#token, gate.options.ttlMs)
+          : immediate.release(this.key, this.#token);
+      }
+      const ended =
+        how === 'complete'
+          ? gate.store.complete(this.key, this.#token, gate.options.ttlMs)
+          : gate.store.release(this.key, this.#token);
+      return Promise.resolve(ended).then(undefined, (error: unknown) => {
+        throw gate.storeError(how, error);
+      });
     } catch (error) {
-      throw this.#gate.storeError('release', error);
+      throw gate.storeError(how, error);
     }
   }
 

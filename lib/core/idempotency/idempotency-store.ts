@@ -68,6 +68,24 @@ export interface IdempotencyStore {
   ping?(): Promise<void>;
 }
 
+/**
+ * @internal The method of a store that answers within the calling tick (the memory store) that gives its operations
+ * in synchronous form, or `undefined` when they cannot stand for its methods (one was overridden). The gate asks for
+ * them at each operation, so that a delivery's claim and completion cost no promise and no turn of the microtask
+ * queue; every other store is awaited.
+ */
+export const IMMEDIATE_IDEMPOTENCY_STORE: unique symbol = Symbol(
+  'nestjs-scalekit-webhooks.immediate-idempotency-store',
+);
+
+/** @internal {@link IdempotencyStore}'s operations, answered (or thrown) at once; same arguments and meaning. */
+export interface ImmediateIdempotencyStore {
+  claim(key: string, leaseMs: number): ClaimResult;
+  complete(key: string, token: string, ttlMs: number): boolean;
+  release(key: string, token: string): boolean;
+  renew(key: string, token: string, leaseMs: number): boolean;
+}
+
 /** @internal Checks a key argument. */
 export function checkKey(key: unknown): string {
   if (typeof key !== 'string' || key.length === 0) {

@@ -1,6 +1,14 @@
 import { randomInt } from 'node:crypto';
 import { ScalekitWebhookError } from '../errors.js';
-import { checkDuration, checkKey, checkToken, type ClaimResult, type IdempotencyStore } from './idempotency-store.js';
+import {
+  checkDuration,
+  checkKey,
+  checkToken,
+  type ClaimResult,
+  IMMEDIATE_IDEMPOTENCY_STORE,
+  type IdempotencyStore,
+  type ImmediateIdempotencyStore,
+} from './idempotency-store.js';
 
 export const DEFAULT_MEMORY_IDEMPOTENCY_MAX_KEYS = 100_000;
 
@@ -115,6 +123,27 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     this.#now = options.now ?? Date.now;
   }
 
+  readonly #immediate: ImmediateIdempotencyStore = {
+    claim: (key, leaseMs) => this.#claim(key, leaseMs),
+    complete: (key, token, ttlMs) => this.#complete(key, token, ttlMs),
+    release: (key, token) => this.#release(key, token),
+    renew: (key, token, leaseMs) => this.#renew(key, token, leaseMs),
+  };
+
+  /**
+   * @internal The same operations, answered at once (the gate's fast path: no promise per operation), as long as
+   * none of them is replaced (a subclass or a test spy that overrides one is called as it is, through its promise).
+   */
+  [IMMEDIATE_IDEMPOTENCY_STORE](): ImmediateIdempotencyStore | undefined {
+    const own = MemoryIdempotencyStore.prototype;
+    return this.claim === own.claim &&
+      this.complete === own.complete &&
+      this.release === own.release &&
+      this.renew === own.renew
+      ? this.#immediate
+      : undefined;
+  }
+
   /** Keys currently held, expired ones not yet noticed included. Never more than `maxKeys`. */
   get size(): number {
     return this.#size;
@@ -125,6 +154,10 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   }
 
   async claim(key: string, leaseMs: number): Promise<ClaimResult> {
+    return this.#claim(key, leaseMs);
+  }
+
+  #claim(key: string, leaseMs: number): ClaimResult {
     checkKey(key);
     const lease = checkDuration(leaseMs, 'leaseMs');
     const now = this.#now();
@@ -145,6 +178,10 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   }
 
   async complete(key: string, token: string, ttlMs: number): Promise<boolean> {
+    return this.#complete(key, token, ttlMs);
+  }
+
+  #complete(key: string, token: string, ttlMs: number): boolean {
     checkKey(key);
     checkToken(token);
     const ttl = checkDuration(ttlMs, 'ttlMs');
@@ -169,6 +206,10 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   }
 
   async release(key: string, token: string): Promise<boolean> {
+    return this.#release(key, token);
+  }
+
+  #release(key: string, token: string): boolean {
     checkKey(key);
     checkToken(token);
     const entry = this.#held(key, token, this.#now());
@@ -180,6 +221,10 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   }
 
   async renew(key: string, token: string, leaseMs: number): Promise<boolean> {
+    return this.#renew(key, token, leaseMs);
+  }
+
+  #renew(key: string, token: string, leaseMs: number): boolean {
     checkKey(key);
     checkToken(token);
     const lease = checkDuration(leaseMs, 'leaseMs');

@@ -38,27 +38,44 @@ export class ScalekitClaimKeeper {
   }
 
   /**
-   * Claims the event: `'duplicate'` when it is already done; throws `in_flight` or `store_unavailable`. A claim is
-   * renewed while held; end it with {@link end}.
+   * Claims the event: `'duplicate'` when it is already done; throws `in_flight` or `store_unavailable`. Answered at
+   * once when the store answers at once (the memory store), else through a promise. {@link keep} the claim while its
+   * work is pending (renewed then), and end it with {@link end}.
    */
-  async claim(event: AnyScalekitEvent, delivery: ScalekitDelivery): Promise<IdempotencyTicket | 'duplicate'> {
-    let ticket: IdempotencyTicket | 'duplicate';
+  claim(
+    event: AnyScalekitEvent,
+    delivery: ScalekitDelivery,
+  ): IdempotencyTicket | 'duplicate' | Promise<IdempotencyTicket | 'duplicate'> {
+    let entered: IdempotencyTicket | 'duplicate' | Promise<IdempotencyTicket | 'duplicate'>;
     try {
-      ticket = await this.gate.enter(event.id || delivery.webhookId);
-      this.storeAnswered();
+      entered = this.gate.enterSoon(event.id || delivery.webhookId);
     } catch (error) {
-      if (error instanceof ScalekitWebhookError && error.code === 'store_unavailable') {
-        this.storeFailed(error, event.id);
-      } else {
-        this.storeAnswered(); // in_flight: the store did answer
-      }
-      throw error;
+      throw this.claimFailed(error, event);
     }
-    if (ticket === 'duplicate') {
-      return 'duplicate';
+    if (entered instanceof Promise) {
+      return entered.then(
+        (ticket) => this.claimed(ticket),
+        (error: unknown) => {
+          throw this.claimFailed(error, event);
+        },
+      );
     }
-    this.hold(ticket);
+    return this.claimed(entered);
+  }
+
+  private claimed(ticket: IdempotencyTicket | 'duplicate'): IdempotencyTicket | 'duplicate' {
+    this.storeAnswered();
     return ticket;
+  }
+
+  /** Notes a failed claim (a store outage is logged once) and gives the error back to throw. */
+  private claimFailed(error: unknown, event: AnyScalekitEvent): unknown {
+    if (error instanceof ScalekitWebhookError && error.code === 'store_unavailable') {
+      this.storeFailed(error, event.id);
+    } else {
+      this.storeAnswered(); // in_flight: the store did answer
+    }
+    return error;
   }
 
   /** Shutdown: releases the claims still held (their deliveries were answered 503), so a retry runs elsewhere. */
@@ -77,13 +94,14 @@ export class ScalekitClaimKeeper {
   }
 
   /**
-   * Keeps a claim alive while its delivery is processed, so that the lease only runs out for a process that died: a
+   * Keeps a claim alive while its delivery's work is pending (work done within the tick of its claim needs no
+   * renewal), so that the lease only runs out for a process that died: a
    * retry arriving while a slow handler still runs gets 409, not a second run. One timer, ticking every sixth of the
    * lease while any claim is held, renews each claim a third of the lease after its claim or last renewal (so at most
    * half a lease after it). A renewal that fails (store unreachable) is retried at the next tick; one that finds the
    * claim lost stops renewing it and says so.
    */
-  private hold(ticket: IdempotencyTicket): void {
+  keep(ticket: IdempotencyTicket): void {
     this.held.set(ticket, { dueAt: performance.now() + this.renewEveryMs, renewing: false, failing: false });
     if (this.renewals === undefined) {
       this.renewals = setInterval(() => this.renewDue(), Math.max(25, Math.floor(this.renewEveryMs / 2)));
@@ -93,6 +111,10 @@ export class ScalekitClaimKeeper {
 
   private unhold(ticket: IdempotencyTicket): void {
     this.held.delete(ticket);
+  }
+
+  /** Stops the renewal timer if no claim is held (shutdown, once the deliveries in flight are done). */
+  stopIfIdle(): void {
     if (this.held.size === 0 && this.renewals !== undefined) {
       clearInterval(this.renewals);
       this.renewals = undefined;
@@ -100,6 +122,12 @@ export class ScalekitClaimKeeper {
   }
 
   private renewDue(): void {
+    // The timer stops at the first tick with no claim held, not when the last claim ends: a receiver whose deliveries
+    // finish within a tick (most of them) would otherwise start and stop a timer for each one.
+    if (this.held.size === 0) {
+      this.stopIfIdle();
+      return;
+    }
     const now = performance.now();
     for (const [ticket, renewal] of this.held) {
       if (renewal.renewing || renewal.dueAt > now) {
@@ -131,23 +159,40 @@ export class ScalekitClaimKeeper {
 
   /**
    * Stops renewing a claim and ends it. A store failure here is logged, not thrown: the handlers' outcome is what the
-   * sender must see.
+   * sender must see. Done at once when the store answers at once, else the promise settles when it is done.
    */
-  async end(ticket: IdempotencyTicket, how: 'complete' | 'release', event: AnyScalekitEvent): Promise<void> {
+  end(ticket: IdempotencyTicket, how: 'complete' | 'release', event: AnyScalekitEvent): void | Promise<void> {
     this.unhold(ticket);
+    let ended: boolean | Promise<boolean>;
     try {
-      if (!(await ticket[how]()) && how === 'complete') {
-        this.logger.warn(
-          `Event ${event.id} finished after its claim was lost (not renewed for a whole lease: the store was unreachable or the event loop blocked) and another delivery claimed it: it may run twice`,
-        );
-      }
+      ended = ticket.end(how);
     } catch (error) {
-      this.logger.error(
-        how === 'complete'
-          ? `Event ${event.id} was handled but could not be marked done (${describeError(error)}); a retry would run its handlers again`
-          : `Could not release the claim on event ${event.id} (${describeError(error)}); its retry waits for the lease to expire`,
+      this.endFailed(error, how, event);
+      return;
+    }
+    if (ended instanceof Promise) {
+      return ended.then(
+        (took) => this.ended(took, how, event),
+        (error: unknown) => this.endFailed(error, how, event),
       );
     }
+    this.ended(ended, how, event);
+  }
+
+  private ended(took: boolean, how: 'complete' | 'release', event: AnyScalekitEvent): void {
+    if (!took && how === 'complete') {
+      this.logger.warn(
+        `Event ${event.id} finished after its claim was lost (not renewed for a whole lease: the store was unreachable or the event loop blocked) and another delivery claimed it: it may run twice`,
+      );
+    }
+  }
+
+  private endFailed(error: unknown, how: 'complete' | 'release', event: AnyScalekitEvent): void {
+    this.logger.error(
+      how === 'complete'
+        ? `Event ${event.id} was handled but could not be marked done (${describeError(error)}); a retry would run its handlers again`
+        : `Could not release the claim on event ${event.id} (${describeError(error)}); its retry waits for the lease to expire`,
+    );
   }
 
   /**

@@ -11,10 +11,10 @@ export interface ScalekitHandlerScope {
 }
 
 /**
- * How a receiver runs the handlers of a verified, validated event: resolves once all succeeded (or none matched);
- * rejects with `handler_failed` when any failed. The Nest module implements it with its dispatcher; the CLI's
- * `serve` with a printer.
+ * How a receiver runs the handlers of a verified, validated event: done once all succeeded (or none matched); throws
+ * or rejects with `handler_failed` when any failed. It returns nothing when every handler answered at once, else a
+ * promise. The Nest module implements it with its dispatcher; the CLI's `serve` with a printer.
  */
 export interface ScalekitEventDispatchPort {
-  dispatch(event: AnyScalekitEvent, delivery: ScalekitDelivery, scope?: ScalekitHandlerScope): Promise<void>;
+  dispatch(event: AnyScalekitEvent, delivery: ScalekitDelivery, scope?: ScalekitHandlerScope): void | Promise<void>;
 }

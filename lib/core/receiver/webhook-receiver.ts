@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { describeError, stackOf } from '../describe-error.js';
 import { type AnyScalekitEvent, parseScalekitEventPayload } from '../envelope.js';
 import { ScalekitWebhookError } from '../errors.js';
-import type { IdempotencyGate } from '../idempotency/idempotency-gate.js';
+import type { IdempotencyGate, IdempotencyTicket } from '../idempotency/idempotency-gate.js';
 import type { IdempotencyStore } from '../idempotency/idempotency-store.js';
 import { LogLimiter } from '../log-limiter.js';
 import type { ScalekitQueue } from '../queue/scalekit-queue.js';
@@ -167,7 +167,12 @@ export class ScalekitWebhookReceiver {
     try {
       const parsed = parseScalekitEventPayload(request.rawBody);
       timing.verified({ webhookId: request.delivery.webhookId, eventId: parsed.id, eventType: parsed.type });
-      const result = await timing.within(() => this.process(parsed, request.delivery, request.scope, timing));
+      let result = this.telemetry.enabled
+        ? timing.within(() => this.process(parsed, request.delivery, request.scope, timing))
+        : this.process(parsed, request.delivery, request.scope, timing);
+      if (result instanceof Promise) {
+        result = await result;
+      }
       const outcome = this.options.queue
         ? scalekitOutcome<ScalekitWebhookReceipt>(202, { received: true, queued: true })
         : scalekitOutcome<ScalekitWebhookReceipt>(200, { received: true });
@@ -188,6 +193,7 @@ export class ScalekitWebhookReceiver {
   async drain(): Promise<void> {
     this.closing = true;
     if (this.active === 0) {
+      this.claims?.stopIfIdle();
       return;
     }
     this.options.logger.log(
@@ -204,6 +210,7 @@ export class ScalekitWebhookReceiver {
     ]);
     clearTimeout(timer);
     if (drained) {
+      this.claims?.stopIfIdle();
       return;
     }
     // An HTTP server only closes once every open request is answered: answer those still waiting (503, Scalekit
@@ -216,6 +223,7 @@ export class ScalekitWebhookReceiver {
       );
     }
     await this.claims?.releaseAll();
+    this.claims?.stopIfIdle();
   }
 
   /**
@@ -277,26 +285,39 @@ export class ScalekitWebhookReceiver {
     );
   }
 
-  /** Runs one delivery within the response deadline; the work goes on after an early answer. */
+  /**
+   * Runs one delivery. Work that is done at once (a synchronous claim, handlers and completion) is answered at once;
+   * pending work is answered by whichever comes first: the work settling, or its response deadline (or shutdown)
+   * through `this.open`. The work counts as active until it settles, and it completes or releases its claim itself;
+   * after an early answer, its failure is logged where it happens.
+   */
   private process(
     event: AnyScalekitEvent,
     delivery: ScalekitDelivery,
     scope: ScalekitHandlerScope | undefined,
     timing: ScalekitDeliveryTelemetry,
-  ): Promise<ScalekitDeliveryOutcome> {
+  ): ScalekitDeliveryOutcome | Promise<ScalekitDeliveryOutcome> {
     if (this.closing) {
       throw new ScalekitWebhookError('shutting_down', `refused ${event.id}: the application is shutting down`, {
         headers: RETRY_SOON,
       });
     }
     this.active++;
-    // Answered by whichever comes first: the work settling, or its deadline (or shutdown) through `this.open`. The
-    // work counts as active until it settles, and it completes or releases its claim itself; after an early answer,
-    // its failure is logged where it happens.
+    let work: ScalekitDeliveryOutcome | Promise<ScalekitDeliveryOutcome>;
+    try {
+      work = this.run(event, delivery, scope, timing);
+    } catch (error) {
+      this.finished();
+      throw error;
+    }
+    if (!(work instanceof Promise)) {
+      this.finished();
+      return work;
+    }
     return new Promise<ScalekitDeliveryOutcome>((resolve, reject) => {
       const open: OpenDelivery = { event, delivery, answer: reject };
       this.open.add(open);
-      this.run(event, delivery, scope, timing).then(
+      work.then(
         (outcome) => {
           this.settled(open);
           resolve(outcome);
@@ -311,6 +332,10 @@ export class ScalekitWebhookReceiver {
 
   private settled(open: OpenDelivery): void {
     this.open.delete(open);
+    this.finished();
+  }
+
+  private finished(): void {
     if (--this.active === 0) {
       this.onDrained?.();
     }
@@ -331,38 +356,80 @@ export class ScalekitWebhookReceiver {
     );
   }
 
-  private async run(
+  /**
+   * Claims, dispatches or enqueues, then completes the claim (releases it on failure). Synchronous for as long as its
+   * steps are (the memory store, handlers that return no promise), else a promise from the first pending step on.
+   */
+  private run(
     event: AnyScalekitEvent,
     delivery: ScalekitDelivery,
     scope: ScalekitHandlerScope | undefined,
     timing: ScalekitDeliveryTelemetry,
-  ): Promise<ScalekitDeliveryOutcome> {
-    const { logger, queue } = this.options;
+  ): ScalekitDeliveryOutcome | Promise<ScalekitDeliveryOutcome> {
     if (this.options.debugEnabled?.()) {
-      logger.debug(`Received ${event.type} ${event.id}: ${JSON.stringify(redactScalekitPayload(event))}`);
+      this.options.logger.debug(`Received ${event.type} ${event.id}: ${JSON.stringify(redactScalekitPayload(event))}`);
     }
-    const { claims } = this;
-    const claim = claims ? await claims.claim(event, delivery) : undefined;
+    const claimed = this.claims?.claim(event, delivery);
+    if (claimed instanceof Promise) {
+      return claimed.then((claim) => this.work(claim, event, delivery, scope, timing));
+    }
+    return this.work(claimed, event, delivery, scope, timing);
+  }
+
+  /** The handlers (or the enqueue) of a claimed event, then the end of its claim. */
+  private work(
+    claim: IdempotencyTicket | 'duplicate' | undefined,
+    event: AnyScalekitEvent,
+    delivery: ScalekitDelivery,
+    scope: ScalekitHandlerScope | undefined,
+    timing: ScalekitDeliveryTelemetry,
+  ): ScalekitDeliveryOutcome | Promise<ScalekitDeliveryOutcome> {
     if (claim === 'duplicate') {
-      logger.debug(`Event ${event.id} (${event.type}) was already processed: acknowledged without running handlers`);
+      this.options.logger.debug(
+        `Event ${event.id} (${event.type}) was already processed: acknowledged without running handlers`,
+      );
       return 'duplicate';
     }
+    const { queue } = this.options;
+    let pending: void | Promise<void>;
     try {
-      if (queue) {
-        await this.enqueue(queue, event, delivery, timing);
-      } else {
-        await this.options.dispatcher.dispatch(event, delivery, scope);
-      }
+      pending = queue
+        ? this.enqueue(queue, event, delivery, timing)
+        : this.options.dispatcher.dispatch(event, delivery, scope);
     } catch (error) {
-      if (claim) {
-        await claims!.end(claim, 'release', event);
+      return this.failed(claim, event, error);
+    }
+    if (pending instanceof Promise) {
+      if (claim !== undefined) {
+        this.claims!.keep(claim);
       }
-      throw error;
+      return pending.then(
+        () => this.succeeded(claim, event),
+        (error: unknown) => this.failed(claim, event, error),
+      );
     }
-    if (claim) {
-      await claims!.end(claim, 'complete', event);
+    return this.succeeded(claim, event);
+  }
+
+  /** Completes the claim of work that succeeded. */
+  private succeeded(
+    claim: IdempotencyTicket | undefined,
+    event: AnyScalekitEvent,
+  ): ScalekitDeliveryOutcome | Promise<ScalekitDeliveryOutcome> {
+    const outcome = this.options.queue ? 'queued' : 'processed';
+    const ended = claim && this.claims!.end(claim, 'complete', event);
+    return ended instanceof Promise ? ended.then(() => outcome) : outcome;
+  }
+
+  /** Releases the claim of work that failed, so that the retry runs it, then throws its error. */
+  private failed(claim: IdempotencyTicket | undefined, event: AnyScalekitEvent, error: unknown): Promise<never> {
+    const ended = claim && this.claims!.end(claim, 'release', event);
+    if (ended instanceof Promise) {
+      return ended.then(() => {
+        throw error;
+      });
     }
-    return queue ? 'queued' : 'processed';
+    throw error;
   }
 
   private async enqueue(
