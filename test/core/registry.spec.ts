@@ -81,6 +81,18 @@ describe('runScalekitHandlers', () => {
     ]);
     expect(await runScalekitHandlers(handlers, () => undefined)).toEqual([]);
   });
+
+  it('answers at once, without a promise, when no handler returned one; else with a promise', async () => {
+    const handlers = [h('a'), h('b')];
+    const direct = runScalekitHandlers(handlers, (handler) => {
+      if (handler.name === 'b') throw new Error('b failed');
+    });
+    expect(direct).not.toBeInstanceOf(Promise);
+    expect((direct as { handler: { name: string } }[]).map((f) => f.handler.name)).toEqual(['b']);
+    const later = runScalekitHandlers(handlers, async () => undefined);
+    expect(later).toBeInstanceOf(Promise);
+    expect(await later).toEqual([]);
+  });
 });
 
 describe('IdempotencyGate', () => {
@@ -122,10 +134,49 @@ describe('IdempotencyGate', () => {
     expect(await other.complete()).toBe(true);
   });
 
+  it('with the memory store, enterSoon and end answer at once, with the same semantics as enter and complete', () => {
+    const g = gate();
+    const ticket = g.enterSoon('evt_6');
+    expect(ticket).not.toBeInstanceOf(Promise);
+    expect(() => g.enterSoon('evt_6')).toThrow(expect.objectContaining({ code: 'in_flight', status: 409 }));
+    expect((ticket as Exclude<typeof ticket, 'duplicate' | Promise<unknown>>).end('complete')).toBe(true);
+    expect(g.enterSoon('evt_6')).toBe('duplicate');
+  });
+
+  it('a memory store method that is overridden (subclass or spy, even after the gate exists) is called, through its promise', async () => {
+    const calls: string[] = [];
+    class Journaled extends MemoryIdempotencyStore {
+      override async claim(key: string, leaseMs: number) {
+        calls.push(`claim ${key}`);
+        return super.claim(key, leaseMs);
+      }
+    }
+    const g = gate(new Journaled());
+    const entered = g.enterSoon('evt_7');
+    expect(entered).toBeInstanceOf(Promise);
+    const ticket = (await entered) as Exclude<Awaited<ReturnType<IdempotencyGate['enter']>>, 'duplicate'>;
+    expect(calls).toEqual(['claim evt_7']);
+
+    const store = new MemoryIdempotencyStore();
+    const spied = gate(store);
+    const held = spied.enterSoon('evt_8') as Exclude<Awaited<ReturnType<IdempotencyGate['enter']>>, 'duplicate'>;
+    const original = store.complete.bind(store);
+    store.complete = (key, token, ttlMs) => {
+      calls.push(`complete ${key}`);
+      return original(key, token, ttlMs);
+    };
+    const ended = held.end('complete');
+    expect(ended).toBeInstanceOf(Promise);
+    expect(await ended).toBe(true);
+    expect(calls).toEqual(['claim evt_7', 'complete evt_8']);
+    expect(await ticket.complete()).toBe(true);
+  });
+
   it('store failures become store_unavailable (503) with Retry-After', async () => {
     const broken = new MemoryIdempotencyStore();
     broken.claim = () => Promise.reject(new Error('ECONNREFUSED'));
     await expect(gate(broken).enter('evt_3')).rejects.toMatchObject({ code: 'store_unavailable', status: 503 });
+    await expect(gate(broken).enterSoon('evt_3')).rejects.toMatchObject({ code: 'store_unavailable', status: 503 });
   });
 });
 

@@ -167,6 +167,32 @@ describe('ScalekitWebhookReceiver.receive: the status decision, as plain data', 
     expect(h.dispatched.filter((d) => d.event.id === slow.id)).toHaveLength(1);
   });
 
+  it('synchronous handlers: answered in the same way without waiting (a throw releases the claim, so the retry runs them again)', async () => {
+    const runs: string[] = [];
+    let fail = true;
+    const h = receiverWith({
+      dispatcher: {
+        dispatch: (event) => {
+          runs.push(event.id);
+          if (fail) {
+            throw new ScalekitWebhookError('handler_failed', 'sync failure');
+          }
+        },
+      },
+    });
+    const event = eventOf('user.login');
+    const failed = await deliver(h, event);
+    expect([failed.status, (failed.body as { error: string }).error]).toEqual([500, 'handler_failed']);
+    fail = false;
+    expect((await deliver(h, event)).status).toBe(200);
+    expect((await deliver(h, event)).status).toBe(200);
+    expect(runs).toEqual([event.id, event.id]);
+    const started = Date.now();
+    await h.receiver.drain(); // nothing was left in flight
+    expect(Date.now() - started).toBeLessThan(100);
+    expect(h.lines.filter((line) => line.startsWith('log Shutting down'))).toEqual([]);
+  });
+
   it('drain: a delivery still running at the shutdown deadline is answered 503 and its claim released; new ones are refused', async () => {
     const h = receiverWith();
     h.behaviour.hold = new Promise(() => {}); // never settles
