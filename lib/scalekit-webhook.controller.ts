@@ -15,10 +15,11 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { ScalekitWebhookReceipt } from './core/receiver/webhook-receiver.js';
 import { ScalekitWebhookReceiver } from './core/receiver/webhook-receiver.js';
 import { ScalekitEventDispatcher } from './scalekit-event.dispatcher.js';
-import { SCALEKIT_BUILT_IN_ROUTE_METADATA, SCALEKIT_DELIVERY_KEY } from './scalekit-webhook.constants.js';
+import { SCALEKIT_BUILT_IN_ROUTE_METADATA } from './scalekit-webhook.constants.js';
 import { ScalekitOutcomeException } from './scalekit-webhook.exception.js';
 import { ScalekitWebhookExceptionFilter } from './scalekit-webhook.filter.js';
 import { ScalekitWebhookGuard, type ScalekitWebhookRequest } from './scalekit-webhook.guard.js';
+import { SCALEKIT_VERIFIED_DELIVERIES } from './scalekit-verified-deliveries.js';
 
 export type { ScalekitWebhookReceipt } from './core/receiver/webhook-receiver.js';
 
@@ -56,7 +57,7 @@ export function createScalekitWebhookController(
     ): Promise<ScalekitWebhookReceipt> {
       const outcome = await this.receiver.receive({
         rawBody: request.rawBody ?? Buffer.alloc(0),
-        delivery: request[SCALEKIT_DELIVERY_KEY]!,
+        delivery: SCALEKIT_VERIFIED_DELIVERIES.take(request)!,
         scope: this.dispatcher.scopeFor(request),
       });
       if (outcome.status >= 300) {

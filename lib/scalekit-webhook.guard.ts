@@ -11,12 +11,21 @@ import {
 } from './scalekit-webhook.constants.js';
 import { ScalekitWebhookHttpException } from './scalekit-webhook.exception.js';
 import type { ScalekitDelivery } from './interfaces/scalekit-webhook.interfaces.js';
+import { SCALEKIT_VERIFIED_DELIVERIES } from './scalekit-verified-deliveries.js';
 
 /** The request as Express and Fastify give it to Nest when the app is created with `rawBody: true`. */
 export interface ScalekitWebhookRequest {
   headers: IncomingHttpHeaders;
   rawBody?: Buffer;
   [SCALEKIT_DELIVERY_KEY]?: ScalekitDelivery;
+}
+
+/** How the guard verifies one route. */
+interface GuardedRoute {
+  /** The registration whose secret verifies it: the one it names, else the one this guard belongs to. */
+  readonly receiver: ScalekitWebhookReceiver;
+  /** The module's own controller (which takes the delivery from the hand-over, not from the request). */
+  readonly builtIn: boolean;
 }
 
 /**
@@ -43,11 +52,18 @@ export class ScalekitWebhookGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<ScalekitWebhookRequest>();
     const receivedAt = new Date();
     try {
-      request[SCALEKIT_DELIVERY_KEY] = this.receiverFor(context).verify({
+      const route = this.routeOf(context);
+      const delivery = route.receiver.verify({
         headers: request.headers,
         rawBody: Buffer.isBuffer(request.rawBody) ? request.rawBody : undefined,
         receivedAt,
       });
+      // The built-in controller takes it from the hand-over; your own routes read it from the request (decorators).
+      if (route.builtIn) {
+        SCALEKIT_VERIFIED_DELIVERIES.put(request, delivery);
+      } else {
+        request[SCALEKIT_DELIVERY_KEY] = delivery;
+      }
       return true;
     } catch (error) {
       this.report(error, request);
@@ -55,12 +71,11 @@ export class ScalekitWebhookGuard implements CanActivate {
     }
   }
 
-  /** The registration whose secret verifies this route, per controller class and route method, once found. */
-  private readonly resolved = new WeakMap<object, WeakMap<object, ScalekitWebhookReceiver>>();
+  /** How each route is verified, per controller class and route method, once found. */
+  private readonly resolved = new WeakMap<object, WeakMap<object, GuardedRoute>>();
 
-  /** The registration whose secret verifies this route: the one it names, else the one this guard belongs to. */
-  private receiverFor(context: ExecutionContext): ScalekitWebhookReceiver {
-    // Route metadata is fixed once the app is up: look it up on the first request of each route only.
+  /** How a route is verified. Route metadata is fixed once the app is up: looked up on its first request only. */
+  private routeOf(context: ExecutionContext): GuardedRoute {
     const controller = context.getClass();
     const handler = context.getHandler();
     let routes = this.resolved.get(controller);
@@ -68,13 +83,16 @@ export class ScalekitWebhookGuard implements CanActivate {
     if (known !== undefined) {
       return known;
     }
-    const receiver = this.findReceiver(context);
+    const route: GuardedRoute = {
+      receiver: this.findReceiver(context),
+      builtIn: this.reflector.get<boolean>(SCALEKIT_BUILT_IN_ROUTE_METADATA, controller) === true,
+    };
     if (routes === undefined) {
       routes = new WeakMap();
       this.resolved.set(controller, routes);
     }
-    routes.set(handler, receiver);
-    return receiver;
+    routes.set(handler, route);
+    return route;
   }
 
   private findReceiver(context: ExecutionContext): ScalekitWebhookReceiver {
