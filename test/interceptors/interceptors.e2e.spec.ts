@@ -3,6 +3,7 @@ import { Controller, Inject, Injectable, Module, Scope } from '@nestjs/common';
 import { REQUEST } from '@nestjs/core';
 import { createHmac, randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
 import {
   type AnyScalekitEvent,
   OnScalekitEvent,
@@ -58,6 +59,8 @@ const signup = (email: string) =>
 @Injectable()
 class Observations {
   readonly aborted: { email: string; at: number; reason: string }[] = [];
+  /** What a handler saw of its signal once the client had gone away. */
+  readonly gone: { email: string; aborted: boolean; reason: string }[] = [];
   readonly contexts: ScalekitInterceptorContext[] = [];
   readonly scoped: { instance: number; requestTrigger: unknown }[] = [];
   scopedInstances = 0;
@@ -93,6 +96,20 @@ class SignupPolicy {
         return { decision: 'allow' } as never;
       case 'invalid-deny':
         return { decision: 'DENY', error: { message: '', code: 'EMPTY' } } as never;
+      case 'gone-before-read':
+        // The client goes away while this waits; the signal is first read afterwards.
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        this.seen.gone.push({ email, aborted: context.signal.aborted, reason: String(context.signal.reason) });
+        return ScalekitInterceptorDecision.allow();
+      case 'gone-after-read': {
+        const signal = context.signal;
+        await new Promise((resolve) => {
+          signal.addEventListener('abort', resolve);
+          setTimeout(resolve, 300).unref();
+        });
+        this.seen.gone.push({ email, aborted: signal.aborted, reason: String(signal.reason) });
+        return ScalekitInterceptorDecision.allow();
+      }
       case 'slow':
         // Waits for the deadline, then answers ALLOW: too late, that ALLOW must never be sent.
         await new Promise<void>((resolve) => {
@@ -323,6 +340,36 @@ describe.each(PLATFORMS)('interceptors on %s', (platform) => {
     const res = await call(signup('invalid-deny@example.com'));
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ decision: 'DENY' });
+  });
+
+  it('aborts the handler signal when the client goes away, whether the handler read it before or after', async () => {
+    const seen = t.app.get(Observations);
+    for (const email of ['gone-before-read@example.com', 'gone-after-read@example.com']) {
+      const body = JSON.stringify(signup(email));
+      const { port } = new URL(t.url);
+      await new Promise<void>((resolve) => {
+        const client = httpRequest({
+          port,
+          host: '127.0.0.1',
+          path: `/${PATH}`,
+          method: 'POST',
+          headers: { ...signIndependently(body, SECRET), 'content-length': Buffer.byteLength(body) },
+        });
+        client.on('error', () => resolve());
+        client.end(body);
+        setTimeout(() => {
+          client.destroy();
+          resolve();
+        }, 60);
+      });
+      for (let waited = 0; !seen.gone.some((g) => g.email === email) && waited < 2_000; waited += 20) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    }
+    expect(seen.gone).toEqual([
+      { email: 'gone-before-read@example.com', aborted: true, reason: expect.any(String) },
+      { email: 'gone-after-read@example.com', aborted: true, reason: expect.any(String) },
+    ]);
   });
 
   it("answers 503 at the deadline under onError 'fail', aborts the signal and ignores the late ALLOW", async () => {

@@ -3,6 +3,7 @@ import { describeError } from '../describe-error.js';
 import { ScalekitWebhookError } from '../errors.js';
 import { readHeader, type ScalekitHeadersInput } from '../headers.js';
 import { type ScalekitReceiverOutcome, scalekitOutcome, scalekitOutcomeOfError } from '../receiver/outcome.js';
+import { ScalekitResponseDeadlines } from '../receiver/response-deadlines.js';
 import { checkScalekitInterceptorAnswer } from './interceptor-answer.js';
 import {
   SCALEKIT_INTERCEPTOR_FALLBACK,
@@ -96,6 +97,8 @@ export class ScalekitInterceptorReceiver {
   readonly #now: () => number;
   readonly #telemetry: ScalekitTelemetry;
   readonly #loggedMissing = new Set<string>();
+  /** The deadlines of the calls whose handlers are pending: one timer for all of them. */
+  readonly #deadlines: ScalekitResponseDeadlines<PendingCall>;
 
   constructor(options: ScalekitInterceptorReceiverOptions) {
     this.settings = checkScalekitInterceptorOptions(options, options.now);
@@ -109,6 +112,7 @@ export class ScalekitInterceptorReceiver {
     this.#logger = options.logger ?? console;
     this.#now = options.now ?? Date.now;
     this.#telemetry = options.telemetry ?? NOOP_SCALEKIT_TELEMETRY;
+    this.#deadlines = new ScalekitResponseDeadlines(this.settings.timeoutMs, (pending) => pending.expire());
   }
 
   async receive(input: ScalekitInterceptorReceiveInput): Promise<ScalekitReceiverOutcome> {
@@ -144,49 +148,76 @@ export class ScalekitInterceptorReceiver {
       }
       return recorded(timing, 'error', this.#failureOutcome(), new Error(`no interceptor handler for this trigger`));
     }
-    return this.#decide(handler, request, verified, call, input.signal, timing);
+    return this.#decide(handler, request, verified, call, input, timing);
   }
 
-  async #decide(
+  /**
+   * Runs the handler within `timeoutMs` and checks its answer. A handler that answers at once (no promise) is answered
+   * at once; a pending one waits under the receiver's one deadline timer.
+   */
+  #decide(
     handler: ScalekitInterceptorHandler,
     request: Parameters<ScalekitInterceptorHandler['invoke']>[0],
     verified: { id: string; timestamp: number },
     call: { trigger: string; id: string; started: number },
-    requestSignal: AbortSignal | undefined,
+    input: ScalekitInterceptorReceiveInput,
     timing: ScalekitInterceptorTelemetry,
-  ): Promise<ScalekitReceiverOutcome> {
-    const { timeoutMs } = this.settings;
-    const controller = new AbortController();
-    const onGone = () => controller.abort(new Error('the request went away'));
-    requestSignal?.addEventListener('abort', onGone, { once: true });
-    const context: ScalekitInterceptorContext = Object.freeze({
-      interceptorId: verified.id,
-      timestamp: new Date(verified.timestamp * 1000),
-      deadline: new Date(this.#now() + timeoutMs),
-      signal: controller.signal,
-      trigger: call.trigger,
-    });
-
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const deadline = new Promise<{ kind: 'timeout' }>((resolve) => {
-      timer = setTimeout(() => resolve({ kind: 'timeout' }), timeoutMs);
-    });
-    const run = Promise.resolve()
-      .then(() => timing.within(() => handler.invoke(request, context)))
-      .then(
-        (value) => ({ kind: 'value' as const, value }),
-        (error: unknown) => ({ kind: 'error' as const, error }),
+  ): ScalekitReceiverOutcome | Promise<ScalekitReceiverOutcome> {
+    const context = new InterceptorCallContext(
+      verified,
+      new Date(this.#now() + this.settings.timeoutMs),
+      call.trigger,
+      input,
+    );
+    let answer: unknown;
+    try {
+      answer = this.#telemetry.enabled
+        ? timing.within(() => handler.invoke(request, context))
+        : handler.invoke(request, context);
+    } catch (error) {
+      context.end();
+      return this.#checked(handler, call, timing, { kind: 'error', error });
+    }
+    if (answer === null || typeof (answer as PromiseLike<unknown>)?.then !== 'function') {
+      context.end();
+      return this.#checked(handler, call, timing, { kind: 'value', value: answer });
+    }
+    return new Promise<ScalekitReceiverOutcome>((resolve) => {
+      const pending: PendingCall = {
+        expire: () => {
+          context.end();
+          const reason = new Error(`the interceptor deadline of ${this.settings.timeoutMs} ms passed`);
+          reason.name = 'TimeoutError';
+          context.abort(reason);
+          resolve(this.#checked(handler, call, timing, { kind: 'timeout', reason }));
+        },
+      };
+      this.#deadlines.add(pending);
+      const settle = (result: HandlerResult) => {
+        // After the deadline, the late answer is ignored: the failure answer was sent.
+        if (this.#deadlines.delete(pending)) {
+          context.end();
+          resolve(this.#checked(handler, call, timing, result));
+        }
+      };
+      Promise.resolve(answer).then(
+        (value: unknown) => settle({ kind: 'value', value }),
+        (error: unknown) => settle({ kind: 'error', error }),
       );
-    const result = await Promise.race([run, deadline]);
-    clearTimeout(timer);
-    requestSignal?.removeEventListener('abort', onGone);
+    });
+  }
 
+  /** The outcome of a handler's result: its checked answer, or the failure answer. */
+  #checked(
+    handler: ScalekitInterceptorHandler,
+    call: { trigger: string; id: string; started: number },
+    timing: ScalekitInterceptorTelemetry,
+    result: HandlerResult,
+  ): ScalekitReceiverOutcome {
+    const { timeoutMs } = this.settings;
     if (result.kind === 'timeout') {
-      const reason = new Error(`the interceptor deadline of ${timeoutMs} ms passed`);
-      reason.name = 'TimeoutError';
-      controller.abort(reason);
       const outcome = this.#fail(call, `${handler.name} did not answer within timeoutMs (${timeoutMs} ms)`);
-      return recorded(timing, 'timeout', outcome, reason);
+      return recorded(timing, 'timeout', outcome, result.reason);
     }
     if (result.kind === 'error') {
       const outcome = this.#fail(call, `${handler.name} threw: ${describeError(result.error)}`);
@@ -280,6 +311,84 @@ export class ScalekitInterceptorReceiver {
       'raw_body_missing',
       'the raw request body is not available, so the signature cannot be verified: create the Nest app with `rawBody: true`',
     );
+  }
+}
+
+/** How a handler's call ended: its value, its error, or no answer by the deadline. */
+type HandlerResult =
+  { kind: 'value'; value: unknown } | { kind: 'error'; error: unknown } | { kind: 'timeout'; reason: Error };
+
+/** A call whose handler is pending, under the deadline timer. */
+interface PendingCall {
+  expire(): void;
+}
+
+/**
+ * The context of one call. Its `signal` is made only when the handler reads it (most never do): then it is linked
+ * to the request's own signal while the call runs, and it is aborted at the deadline, even when first read after it.
+ */
+class InterceptorCallContext implements ScalekitInterceptorContext {
+  readonly interceptorId: string;
+  readonly timestamp: Date;
+  #controller: AbortController | undefined;
+  /** Why the call was aborted before its signal was made, if it was. */
+  #abortedWith: Error | undefined;
+  /** The call's input until the call is over (its signal tells when the request goes away). */
+  #input: ScalekitInterceptorReceiveInput | undefined;
+  #unlink: (() => void) | undefined;
+
+  constructor(
+    verified: { id: string; timestamp: number },
+    readonly deadline: Date,
+    readonly trigger: string,
+    input: ScalekitInterceptorReceiveInput,
+  ) {
+    this.interceptorId = verified.id;
+    this.timestamp = new Date(verified.timestamp * 1000);
+    this.#input = input;
+    Object.freeze(this);
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      const controller = new AbortController();
+      this.#controller = controller;
+      if (this.#abortedWith !== undefined) {
+        controller.abort(this.#abortedWith);
+      } else {
+        this.#link(controller);
+      }
+    }
+    return this.#controller.signal;
+  }
+
+  /** The call is over: the request going away no longer aborts the signal. */
+  end(): void {
+    this.#input = undefined;
+    this.#unlink?.();
+    this.#unlink = undefined;
+  }
+
+  abort(reason: Error): void {
+    if (this.#controller === undefined) {
+      this.#abortedWith = reason;
+    } else {
+      this.#controller.abort(reason);
+    }
+  }
+
+  #link(controller: AbortController): void {
+    const request = this.#input?.signal;
+    if (request === undefined) {
+      return;
+    }
+    const onGone = () => controller.abort(new Error('the request went away'));
+    if (request.aborted) {
+      onGone();
+      return;
+    }
+    request.addEventListener('abort', onGone, { once: true });
+    this.#unlink = () => request.removeEventListener('abort', onGone);
   }
 }
 

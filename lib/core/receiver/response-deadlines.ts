@@ -31,9 +31,9 @@ export class ScalekitResponseDeadlines<T> {
     }
   }
 
-  /** The entry was answered: it no longer waits. */
-  delete(entry: T): void {
-    this.#waiting.delete(entry);
+  /** The entry was answered: it no longer waits. Whether it was still waiting (not expired nor taken). */
+  delete(entry: T): boolean {
+    return this.#waiting.delete(entry);
   }
 
   /** Removes and returns every waiting entry (shutdown answers them all at once). */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import {
+  type ScalekitInterceptorContext,
   ScalekitInterceptorDecision,
   ScalekitInterceptorHandlerRegistry,
   ScalekitInterceptorReceiver,
@@ -116,5 +117,64 @@ describe('signScalekitInterceptor', () => {
     expect(() => new ScalekitWebhookVerifier({ secret: SECRET }).verify(rawBody, headers)).toThrow(
       /Missing all webhook headers/,
     );
+  });
+});
+
+describe('the handler signal', () => {
+  function receiverFor(invoke: (request: unknown, context: ScalekitInterceptorContext) => unknown, timeoutMs = 2_000) {
+    const handlers = new ScalekitInterceptorHandlerRegistry();
+    handlers.register('PRE_SIGNUP', { name: 'Policy.preSignup', invoke });
+    return new ScalekitInterceptorReceiver({
+      secret: SECRET,
+      handlers,
+      timeoutMs,
+      logger: { warn: () => undefined, error: () => undefined },
+    });
+  }
+
+  it('is aborted when the request goes away (the input signal), with that reason, while the handler waits', async () => {
+    const gone = new AbortController();
+    let reason: unknown;
+    const receiver = receiverFor(
+      (_request, context) =>
+        new Promise((resolve) => {
+          context.signal.addEventListener('abort', () => {
+            reason = context.signal.reason;
+            resolve(ScalekitInterceptorDecision.deny('Gone', 'GONE'));
+          });
+        }),
+    );
+    const pending = receiver.receive({ ...signed(buildScalekitInterceptorRequest('PRE_SIGNUP')), signal: gone.signal });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    gone.abort();
+    expect((await pending).body).toEqual({ decision: 'DENY', error: { message: 'Gone', code: 'GONE' } });
+    expect(String(reason)).toMatch(/the request went away/);
+  });
+
+  it('is aborted at the deadline, also when the handler reads it only then; a handler that answered keeps it unaborted', async () => {
+    let late: ScalekitInterceptorContext | undefined;
+    const slow = receiverFor((_request, context) => {
+      late = context;
+      return new Promise(() => undefined); // never answers
+    }, 50);
+    const outcome = await slow.receive(signed(buildScalekitInterceptorRequest('PRE_SIGNUP')));
+    expect(outcome.status).toBe(503);
+    expect(late!.signal.aborted).toBe(true);
+    expect(String(late!.signal.reason)).toMatch(/deadline of 50 ms/);
+
+    let done: ScalekitInterceptorContext | undefined;
+    const quick = receiverFor((_request, context) => {
+      done = context;
+      return ScalekitInterceptorDecision.allow();
+    });
+    const gone = new AbortController();
+    const answer = await quick.receive({
+      ...signed(buildScalekitInterceptorRequest('PRE_SIGNUP')),
+      signal: gone.signal,
+    });
+    expect(answer.body).toEqual({ decision: 'ALLOW' });
+    gone.abort(); // after the answer: the call is over
+    expect(done!.signal.aborted).toBe(false);
+    expect(Object.isFrozen(done)).toBe(true);
   });
 });
