@@ -5,6 +5,8 @@
 //   d  this module, one handler
 //   e  this module, 1,000 handler methods over 100 providers (wildcards included)
 //   f  (diagnosis, not run by default) d with `idempotency: false`
+//   g  (diagnosis, not run by default) c plus a busy wait of SCALEKIT_BENCH_BURN_US µs per request (default 15): how
+//      the server's CPU per request grows when it does a fixed amount of extra work (kernel time included)
 // Protocol (IPC): sends {type:'ready', port, info}; answers {type:'stats'} with counters and memory (after a GC
 // when run with --expose-gc); exits on {type:'close'}.
 import 'reflect-metadata';
@@ -170,7 +172,9 @@ function buildNestModule(id) {
     Module({ controllers: [BareController] })(AppModule);
     return { module: AppModule, info: {} };
   }
-  if (id === 'c') {
+  if (id === 'c' || id === 'g') {
+    // g: the same route, plus a fixed amount of CPU work per request.
+    const burnNs = id === 'g' ? BigInt(Math.round(Number(process.env.SCALEKIT_BENCH_BURN_US ?? 15) * 1000)) : 0n;
     // What Scalekit's docs teach, in a Nest controller: SDK verification over the raw body, then switch on type.
     const scalekit = new ScalekitClient('https://bench.invalid', 'skc_bench', 'bench_client_secret');
     const SdkWebhookController = namedClass('SdkWebhookController');
@@ -184,6 +188,10 @@ function buildNestModule(id) {
         scalekit.verifyWebhookPayload(SECRET, req.headers, payload);
       } catch {
         throw new UnauthorizedException('Invalid webhook signature');
+      }
+      if (burnNs > 0n) {
+        const until = process.hrtime.bigint() + burnNs;
+        while (process.hrtime.bigint() < until);
       }
       const event = req.body;
       switch (event.type) {

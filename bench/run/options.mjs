@@ -62,6 +62,7 @@ export const CASE_LABEL = {
   d: 'd. this module, 1 handler',
   e: 'e. this module, 1,000 handler methods / 100 providers',
   f: 'f. (diagnosis) d with `idempotency: false`',
+  g: `g. (diagnosis) c plus a ${Number(process.env.SCALEKIT_BENCH_BURN_US ?? 15)} µs busy wait per request`,
 };
 
 export const failures = [];
