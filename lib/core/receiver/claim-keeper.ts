@@ -94,12 +94,12 @@ export class ScalekitClaimKeeper {
   }
 
   /**
-   * Keeps a claim alive while its delivery's work is pending (work done within the tick of its claim needs no
-   * renewal), so that the lease only runs out for a process that died: a
-   * retry arriving while a slow handler still runs gets 409, not a second run. One timer, ticking every sixth of the
-   * lease while any claim is held, renews each claim a third of the lease after its claim or last renewal (so at most
-   * half a lease after it). A renewal that fails (store unreachable) is retried at the next tick; one that finds the
-   * claim lost stops renewing it and says so.
+   * Keeps a claim alive while its delivery's work is pending, so that the lease only runs out for a process that
+   * died: a retry arriving while a slow handler still runs gets 409, not a second run. (Work done within the tick of
+   * its claim needs no renewal, and is never kept.) One timer, ticking every sixth of the lease while any claim is
+   * held, renews each claim a third of the lease after it was kept or last renewed (so at most half a lease after
+   * it). A renewal that fails (store unreachable) is retried at the next tick; one that finds the claim lost stops
+   * renewing it and says so.
    */
   keep(ticket: IdempotencyTicket): void {
     this.held.set(ticket, { dueAt: performance.now() + this.renewEveryMs, renewing: false, failing: false });
